@@ -1,0 +1,32 @@
+# Everyday commands. `make run` and `make test` are the README's two set-up commands.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU build (an unpinned torch pulls a multi-GB CUDA build)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/briefing ingest corpus/documents
+	$(VENV)/bin/briefing status
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/briefing bench ingest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check assistant ingest evals tests
+
+clean:
+	rm -rf $(VENV) data

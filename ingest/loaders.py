@@ -1,0 +1,306 @@
+"""Loaders: turn one file into page texts plus title, year and type hints.
+
+These run inside a parser process (see ``ingest.worker``) because pypdf parses hostile input:
+a crafted file may hang or blow up memory, and that must cost only the child. Every failure a
+person should understand is raised as ``IngestError`` with the reason to record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from assistant.errors import IngestError
+from ingest.text import display_name, normalise
+
+PDF_EXTS = {".pdf"}
+DOCX_EXTS = {".docx"}
+MARKDOWN_EXTS = {".md", ".markdown"}
+TEXT_EXTS = {".txt", ".text", ".rst"}
+HTML_EXTS = {".html", ".htm"}
+SUPPORTED_EXTS = PDF_EXTS | DOCX_EXTS | MARKDOWN_EXTS | TEXT_EXTS | HTML_EXTS
+PAGE_BREAK = re.compile(r"^\s*(?:<!--\s*pagebreak\s*-->|\f)\s*$", re.MULTILINE | re.IGNORECASE)
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+
+
+@dataclass
+class Limits:
+    """Caps a loader enforces."""
+
+    max_pages: int = 3000
+    max_page_chars: int = 200_000
+
+
+@dataclass
+class LoadedDocument:
+    """What a loader read from one file."""
+
+    pages: list[str]
+    title: str
+    kind: str
+    year: int | None = None
+    doc_type: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def sniff(path: Path, head: bytes) -> str:
+    """Decide how to read a file from its first bytes, then its extension.
+
+    Raises:
+        IngestError: for empty files and types Briefing does not read.
+    """
+    ext = path.suffix.lower()
+    if not head:
+        raise IngestError("empty file (0 bytes)")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if stripped.startswith((b"<!doctype html", b"<html", b"<?xml")) or ext in HTML_EXTS:
+        if ext in PDF_EXTS:
+            return "html-named-pdf"
+        return "html"
+    if head.startswith(b"PK\x03\x04"):
+        if ext in DOCX_EXTS:
+            return "docx"
+        raise IngestError("not a supported type (a ZIP archive)")
+    if ext in PDF_EXTS:
+        kind = "a PNG image" if head.startswith(b"\x89PNG") else "no PDF header"
+        raise IngestError(f"not a PDF ({kind})")
+    if ext in DOCX_EXTS:
+        raise IngestError("not a DOCX file (no ZIP container)")
+    if ext in MARKDOWN_EXTS:
+        return "markdown"
+    if ext in TEXT_EXTS:
+        return "text"
+    raise IngestError(f"not a supported type ({ext or 'no extension'}); supported: {', '.join(sorted(SUPPORTED_EXTS))}")
+
+
+def _cap_pages(pages: list[str], limits: Limits, notes: list[str]) -> list[str]:
+    capped = []
+    for number, text in enumerate(pages, start=1):
+        if len(text) > limits.max_page_chars:
+            notes.append(f"page {number} cut to {limits.max_page_chars:,} of {len(text):,} characters")
+            text = text[: limits.max_page_chars]
+        capped.append(text)
+    return capped
+
+
+def _first_heading(pages: list[str]) -> str | None:
+    for page in pages:
+        for line in page.splitlines():
+            match = re.match(r"#{1,3}\s+(.+)", line)
+            if match:
+                return match.group(1).strip()
+    return None
+
+
+def _year_of(*candidates: str | None) -> int | None:
+    for text in candidates:
+        if text:
+            match = _YEAR.search(text)
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
+    """Read a PDF page by page with pypdf."""
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+
+    notes: list[str] = []
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")
+                reader.pages[0]  # noqa: B018 - fails if the empty password did not open it
+            except Exception:
+                raise IngestError("password-protected PDFs are not supported") from None
+        count = len(reader.pages)
+        if count == 0:
+            raise IngestError("the PDF has no pages")
+        if count > limits.max_pages:
+            raise IngestError(f"too many pages ({count:,}; the limit is {limits.max_pages:,})")
+        pages, failed = [], []
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                pages.append(normalise(page.extract_text() or ""))
+            except (LimitReachedError, MemoryError):
+                raise
+            except Exception:
+                pages.append("")
+                failed.append(number)
+        meta = reader.metadata or {}
+        meta_title = str(meta.get("/Title") or "").strip()
+        created = str(meta.get("/CreationDate") or "")
+    except IngestError:
+        raise
+    except FileNotDecryptedError:
+        raise IngestError("password-protected PDFs are not supported") from None
+    except LimitReachedError:
+        raise IngestError("document too complex (a decompression limit was reached)") from None
+    except MemoryError:
+        raise IngestError("document too complex (it needs too much memory)") from None
+    except RecursionError:
+        raise IngestError("document too complex (its structure nests too deeply)") from None
+    except PdfReadError as exc:
+        raise IngestError(f"unreadable PDF ({exc})") from None
+    except Exception as exc:  # pypdf raises many ad-hoc errors on broken files
+        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if failed:
+        notes.append(f"text could not be read on page(s) {_page_list(failed)}")
+    empty = [n for n, text in enumerate(pages, start=1) if not text.strip()]
+    if len(empty) == len(pages):
+        raise IngestError(f"no extractable text on {len(pages)} of {len(pages)} pages (scanned? no OCR is done)")
+    if empty:
+        notes.append(f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; scanned?)")
+    pages = _cap_pages(pages, limits, notes)
+    title = meta_title if meta_title and not meta_title.lower().startswith("untitled") else None
+    title = title or _first_heading(pages) or display_name(path.stem)
+    return LoadedDocument(pages, title, "pdf", _year_of(title, created[2:6] if created.startswith("D:") else None), notes=notes)
+
+
+def _page_list(numbers: list[int], shown: int = 12) -> str:
+    text = ", ".join(str(n) for n in numbers[:shown])
+    return text + (f" and {len(numbers) - shown} more" if len(numbers) > shown else "")
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    match = re.match(r"\A---\s*\n(.*?)\n---\s*\n", text, re.DOTALL)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, text
+    return (data if isinstance(data, dict) else {}), text[match.end() :]
+
+
+_RST_UNDERLINE = re.compile(r"^([^\n]{2,120})\n([=\-~^*#])\2{2,}\s*$", re.MULTILINE)
+
+
+def load_text(path: Path, limits: Limits, markdown: bool) -> LoadedDocument:
+    """Plain text or Markdown, with optional YAML front matter; pages split at page-break marks."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    meta, body = _front_matter(text)
+    if not markdown:
+        levels: dict[str, int] = {}
+
+        def heading(match: re.Match[str]) -> str:
+            level = levels.setdefault(match.group(2), len(levels) + 1)
+            return "#" * min(level, 6) + " " + match.group(1).strip()
+
+        body = _RST_UNDERLINE.sub(heading, body)  # reStructuredText section titles
+    pages = [normalise(part) for part in PAGE_BREAK.split(body)]
+    pages = [p for p in pages if p] or [""]
+    if not any(pages):
+        raise IngestError("no extractable text (the file is blank)")
+    notes: list[str] = []
+    pages = _cap_pages(pages, limits, notes)
+    if len(pages) > limits.max_pages:
+        raise IngestError(f"too many pages ({len(pages):,}; the limit is {limits.max_pages:,})")
+    title = str(meta.get("title") or "").strip() or _first_heading(pages) or display_name(path.stem)
+    year = meta.get("year")
+    year = int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else _year_of(title)
+    doc_type = str(meta["doc_type"]) if meta.get("doc_type") else None
+    return LoadedDocument(pages, title, "markdown" if markdown else "text", year, doc_type, notes)
+
+
+def load_docx(path: Path, limits: Limits) -> LoadedDocument:
+    """Word documents: headings become '#' lines, tables become '|' rows, page breaks split pages."""
+    import docx
+    from docx.oxml.ns import qn
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:
+        raise IngestError(f"unreadable DOCX ({type(exc).__name__})") from None
+    pages: list[list[str]] = [[]]
+    body = document.element.body
+    for element in body.iterchildren():
+        if element.tag == qn("w:p"):
+            para = docx.text.paragraph.Paragraph(element, document)
+            style = (para.style.name if para.style is not None else "") or ""
+            text = para.text.strip()
+            if text:
+                level = re.match(r"Heading (\d)", style)
+                if level:
+                    text = "#" * int(level.group(1)) + " " + text
+                elif style.startswith("Title"):
+                    text = "# " + text
+                elif style.startswith("List"):
+                    text = "- " + text
+                pages[-1].append(text)
+            if element.findall(".//" + qn("w:br")) and any(
+                br.get(qn("w:type")) == "page" for br in element.iter(qn("w:br"))
+            ):
+                pages.append([])
+        elif element.tag == qn("w:tbl"):
+            table = docx.table.Table(element, document)
+            for row in table.rows:
+                cells = [cell.text.strip().replace("\n", " ") for cell in row.cells]
+                pages[-1].append("| " + " | ".join(cells) + " |")
+    texts = [normalise("\n\n".join(lines)) for lines in pages]
+    texts = [t for t in texts if t]
+    if not texts:
+        raise IngestError("no extractable text (the document is blank)")
+    notes: list[str] = []
+    texts = _cap_pages(texts, limits, notes)
+    core = document.core_properties
+    title = (core.title or "").strip() or _first_heading(texts) or display_name(path.stem)
+    year = core.created.year if core.created else None
+    return LoadedDocument(texts, title, "docx", _year_of(title) or year, notes=notes)
+
+
+def load_html(path: Path, limits: Limits) -> LoadedDocument:
+    """Text of an HTML page: headings as '#' lines, list items as '-' lines; no scripts or styles."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_bytes(), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
+        if tag.name != "head":
+            tag.decompose()
+    html_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if soup.head:
+        soup.head.decompose()
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            tag.insert_before("\n\n" + "#" * level + " ")
+            tag.insert_after("\n\n")
+    for tag in soup.find_all("li"):
+        tag.insert_before("\n- ")
+    for tag in soup.find_all(["p", "div", "br", "tr", "section", "article", "table"]):
+        tag.insert_after("\n")
+    text = normalise(soup.get_text(""))
+    if not text:
+        raise IngestError("no extractable text in the HTML page")
+    notes: list[str] = []
+    pages = _cap_pages([text], limits, notes)
+    title = html_title or _first_heading(pages) or display_name(path.stem)
+    return LoadedDocument(pages, title, "html", _year_of(title), notes=notes)
+
+
+def load_file(path: Path, limits: Limits) -> LoadedDocument:
+    """Read any supported file. Raises IngestError with a reason for anything else."""
+    with path.open("rb") as handle:
+        head = handle.read(2048)
+    kind = sniff(path, head)
+    if kind == "pdf":
+        return load_pdf(path, limits)
+    if kind == "docx":
+        return load_docx(path, limits)
+    if kind == "html-named-pdf":
+        raise IngestError(
+            "not a PDF: the file holds an HTML web page (rename it .html to read it as a page)"
+        )
+    if kind == "html":
+        return load_html(path, limits)
+    return load_text(path, limits, markdown=kind == "markdown")
