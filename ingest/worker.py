@@ -36,7 +36,8 @@ def _child(path: Path, limits: Limits, memory_bytes: int, conn: Connection) -> N
     except IngestError as exc:
         conn.send(("error", str(exc)))
     except MemoryError:
-        conn.send(("error", "document too complex (it needs more memory than the parser may use)"))
+        limit = memory_bytes // (1024 * 1024)
+        conn.send(("error", f"document too complex (it needs more than the parser's {limit} MB memory limit)"))
     except RecursionError:
         conn.send(("error", "document too complex (its structure nests too deeply)"))
     except Exception as exc:
@@ -46,10 +47,10 @@ def _child(path: Path, limits: Limits, memory_bytes: int, conn: Connection) -> N
 
 
 def _context() -> mp.context.BaseContext:
-    # forkserver: children start from a small clean process, not from a parent holding torch threads.
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["ingest.loaders", "pypdf", "docx", "bs4"])
-    return ctx
+    # forkserver: children start from a small clean process, not from a parent holding torch
+    # threads. No preload list: with one, the server re-imports __main__, which fails when the
+    # caller is a notebook or stdin.
+    return mp.get_context("forkserver")
 
 
 def parse_files(
@@ -70,8 +71,8 @@ def parse_files(
             path = pending.pop()
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_child, args=(path, limits, memory_mb * 1024 * 1024, send), daemon=True)
+            proc.start()  # may first boot the forkserver: that time is not the file's
             started = time.monotonic()
-            proc.start()
             send.close()
             running[recv] = (proc, path, started, started + timeout_s)
 
@@ -82,7 +83,7 @@ def parse_files(
             done: list[ParseResult] = []
             for conn in wait(list(running), timeout=max(0.0, nearest - time.monotonic())):
                 proc, path, started, _ = running.pop(conn)
-                done.append(_collect(conn, proc, path, started))
+                done.append(_collect(conn, proc, path, started, memory_mb))
             now = time.monotonic()
             for conn, (proc, path, started, deadline) in list(running.items()):
                 if now >= deadline:
@@ -101,7 +102,7 @@ def parse_files(
             conn.close()
 
 
-def _collect(conn: Connection, proc: mp.process.BaseProcess, path: Path, started: float) -> ParseResult:
+def _collect(conn: Connection, proc: mp.process.BaseProcess, path: Path, started: float, memory_mb: int) -> ParseResult:
     try:
         status, payload = conn.recv()
     except (EOFError, OSError):
@@ -117,5 +118,5 @@ def _collect(conn: Connection, proc: mp.process.BaseProcess, path: Path, started
         return ParseResult(path, document=payload, seconds=seconds)
     if payload is None:
         code = proc.exitcode
-        payload = "document too complex (the parser ran out of memory or crashed" + (f", exit {code})" if code else ")")
+        payload = f"document too complex (the parser crashed, exit {code}, under its {memory_mb} MB memory limit)"
     return ParseResult(path, reason=payload, seconds=seconds)
