@@ -92,6 +92,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.service import build_service
+    from ingest.text import display_name
 
     service = build_service(settings, writer=True)
     progress = _Progress()
@@ -114,10 +115,10 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         ))
         if docs["failed"]:
             print("\nskipped:")
-            print(_table([[f["path"], f["reason"]] for f in docs["failed"]], ["file", "reason"]))
+            print(_table([[display_name(f["path"]), f["reason"]] for f in docs["failed"]], ["file", "reason"]))
         if data["notes"]:
             print("\nnotes:")
-            print(_table([[n["path"], n["note"]] for n in data["notes"]], ["file", "note"]))
+            print(_table([[display_name(n["path"]), n["note"]] for n in data["notes"]], ["file", "note"]))
     if args.strict and data["documents"]["failed"]:
         print(f"briefing: {len(data['documents']['failed'])} file(s) skipped (--strict)", file=sys.stderr)
         return 3

@@ -110,6 +110,7 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
     """Read a PDF page by page with pypdf."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+    from pypdf.filters import ZLIB_MAX_OUTPUT_LENGTH
 
     notes: list[str] = []
     try:
@@ -141,16 +142,19 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
         raise
     except FileNotDecryptedError:
         raise IngestError("password-protected PDFs are not supported") from None
-    except LimitReachedError:
-        raise IngestError("document too complex (a decompression limit was reached)") from None
+    except LimitReachedError as exc:
+        if "decompress" in str(exc).lower():
+            limit = f"{ZLIB_MAX_OUTPUT_LENGTH / 1e6:g} MB"  # pypdf's cap, the same for every filter
+            raise IngestError(f"document too complex (a stream expands past the {limit} limit)") from None
+        raise IngestError(f"document too complex (over a pypdf safety limit: {_one_line(exc)})") from None
     except MemoryError:
-        raise IngestError("document too complex (it needs too much memory)") from None
+        raise  # the parser process names its memory limit
     except RecursionError:
         raise IngestError("document too complex (its structure nests too deeply)") from None
     except PdfReadError as exc:
-        raise IngestError(f"unreadable PDF ({exc})") from None
+        raise IngestError(f"unreadable PDF ({_one_line(exc)})") from None
     except Exception as exc:  # pypdf raises many ad-hoc errors on broken files
-        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {_one_line(exc)})") from None
     if failed:
         notes.append(f"text could not be read on page(s) {_page_list(failed)}")
     empty = [n for n, text in enumerate(pages, start=1) if not text.strip()]
@@ -159,9 +163,24 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
     if empty:
         notes.append(f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; scanned?)")
     pages = _cap_pages(pages, limits, notes)
-    title = meta_title if meta_title and not meta_title.lower().startswith("untitled") else None
-    title = title or _first_heading(pages) or display_name(path.stem)
+    meta_title = "" if meta_title.lower().startswith("untitled") else meta_title
+    title = _title(path, meta_title, _first_heading(pages))
     return LoadedDocument(pages, title, "pdf", _year_of(title, created[2:6] if created.startswith("D:") else None), notes=notes)
+
+
+def _one_line(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _title(path: Path, *candidates: str | None) -> str:
+    """The first usable title. Metadata, headings and file names are all untrusted: one line,
+    no control or bidi characters, no markup brackets, bounded length."""
+    for candidate in candidates:
+        cleaned = re.sub(r"[<>]", "", " ".join(normalise(candidate or "").split()))
+        if cleaned:
+            return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"
+    return display_name(" ".join(path.stem.split()))
 
 
 def _page_list(numbers: list[int], shown: int = 12) -> str:
@@ -207,7 +226,7 @@ def load_text(path: Path, limits: Limits, markdown: bool) -> LoadedDocument:
     pages = _cap_pages(pages, limits, notes)
     if len(pages) > limits.max_pages:
         raise IngestError(f"too many pages ({len(pages):,}; the limit is {limits.max_pages:,})")
-    title = str(meta.get("title") or "").strip() or _first_heading(pages) or display_name(path.stem)
+    title = _title(path, str(meta.get("title") or ""), _first_heading(pages))
     year = meta.get("year")
     year = int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else _year_of(title)
     doc_type = str(meta["doc_type"]) if meta.get("doc_type") else None
@@ -255,7 +274,7 @@ def load_docx(path: Path, limits: Limits) -> LoadedDocument:
     notes: list[str] = []
     texts = _cap_pages(texts, limits, notes)
     core = document.core_properties
-    title = (core.title or "").strip() or _first_heading(texts) or display_name(path.stem)
+    title = _title(path, core.title, _first_heading(texts))
     year = core.created.year if core.created else None
     return LoadedDocument(texts, title, "docx", _year_of(title) or year, notes=notes)
 
@@ -284,7 +303,7 @@ def load_html(path: Path, limits: Limits) -> LoadedDocument:
         raise IngestError("no extractable text in the HTML page")
     notes: list[str] = []
     pages = _cap_pages([text], limits, notes)
-    title = html_title or _first_heading(pages) or display_name(path.stem)
+    title = _title(path, html_title, _first_heading(pages))
     return LoadedDocument(pages, title, "html", _year_of(title), notes=notes)
 
 

@@ -219,7 +219,7 @@ class Ingestor:
                 report.failed.append({"path": str(path), "reason": row.reason})
                 continue
             if size > limit:
-                reason = f"too large ({size / 1048576:.1f} MB; the limit is {self.settings.max_file_mb:g} MB)"
+                reason = f"too large ({size / 1048576:.2f} MB; the limit is {self.settings.max_file_mb:g} MB)"
                 self.manifest.fail(doc_id, source, size, doc_type or "other", reason)
                 report.failed.append({"path": str(path), "reason": reason})
                 continue
