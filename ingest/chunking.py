@@ -17,8 +17,14 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\S.{1,100})$")
-_ITEM = re.compile(r"^(?:[-*•·▪◦–]\s|\(?[0-9a-zA-Z]{1,3}[.)]\s|\|)")
-_SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9•])")
+_ITEM = re.compile(r"^(?:[-*•·▪◦–]\s|\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]\s|\|)")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9•])")
+# Words after which a full stop does not end a sentence ("p. 13", "e.g. X", "No. 418").
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:p|pp|para|no|nos|vol|fig|art|sec|ch|cf|e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|st|approx|incl|dept|min|est)"
+    r"|\b[A-Z])\.[\"')\]]*$",
+    re.IGNORECASE,
+)
 MAX_SECTION_DEPTH = 6
 
 
@@ -94,10 +100,17 @@ def _units(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
             continue
         cursor = start
         for match in _SENTENCE_END.finditer(text, start, end):
+            if _ABBREVIATIONS.search(text, max(cursor, match.start(1) - 12), match.start(1)):
+                continue
             units.append((cursor, match.start(1)))
             cursor = match.end(1)
         units.append((cursor, end))
     return [(a, b) for a, b in units if text[a:b].strip()]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences, list items and table rows of ``text`` as (start, end) spans."""
+    return _units(text, 0, len(text))
 
 
 def _split_long(text: str, span: tuple[int, int], budget: int, count: TokenCounter) -> list[tuple[int, int]]:

@@ -96,6 +96,16 @@ class Manifest:
             return self._rows("WHERE status = ? ORDER BY source", (status,))
         return self._rows("ORDER BY source")
 
+    def generation(self) -> tuple[int, float]:
+        """Changes whenever any document changes state: a cheap staleness check for caches."""
+        row = self._db.execute("SELECT count(*), coalesce(max(updated_at), 0) FROM documents").fetchone()
+        return int(row[0]), float(row[1])
+
+    def all_settled(self) -> bool:
+        """True when no document is half-written (pending) or being deleted."""
+        row = self._db.execute("SELECT count(*) FROM documents WHERE status IN ('pending', 'deleting')").fetchone()
+        return row[0] == 0
+
     def ready_ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE status = 'ready'")}
 

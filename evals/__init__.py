@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations of Briefing (run through ``briefing bench``)."""
