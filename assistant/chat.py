@@ -108,6 +108,9 @@ class ChatEngine:
                     notices.append("The model repeated an instruction found inside a document; showing the extractive answer instead.")
                 else:
                     answer = self._llm_answer(question, standalone, raw, passages)
+                    if answer.answered is False and not _declines(raw):
+                        notices.append(f"The {self.backend} model's answer cited no source, so it is not shown; showing the extractive answer.")
+                        answer = None
             except Exception as exc:  # timeouts, refused connections, server errors
                 notices.append(f"The {self.backend} backend did not answer ({_reason(exc)}); showing the extractive answer instead.")
         if answer is None:
@@ -148,18 +151,20 @@ class ChatEngine:
 
     def _llm_answer(self, question: str, standalone: str, raw: str, passages: list[Passage]) -> Answer:
         checked = check(raw, passages)
-        declined = "do not answer" in raw.lower() or "not answer this" in raw.lower()
-        answered = bool(checked.citations) and not declined
+        answered = bool(checked.citations) and not _declines(raw)
         notices = []
         if checked.flagged:
             notices.append(f"{len(checked.flagged)} unsupported citation(s) were removed.")
-        if not checked.citations and not declined:
-            notices.append("The model's answer cites no passage; check it against the sources.")
         return Answer(
             question=question, standalone_question=standalone, text=checked.text, answered=answered,
             citations=checked.citations, passages=passages, backend=self.backend, notices=notices,
             flagged_citations=checked.flagged,
         )
+
+
+def _declines(text: str) -> bool:
+    low = text.lower()
+    return "do not answer" in low or "not answer this" in low or "don't answer" in low
 
 
 def _citation(passage: Passage, quote: str) -> Citation:

@@ -22,6 +22,31 @@ NOT_ANSWERED = "The documents do not appear to answer this; the closest passages
 _HEADINGISH = re.compile(r"^(?:#+\s|\d+(?:\.\d+)*\s+\S+(?:\s+\S+){0,6}$|page \d+$)", re.IGNORECASE)
 
 
+# What kind of answer a question wants, and what a sentence must contain to give it.
+_WANTS = [
+    ("money", re.compile(r"\bhow much\b|\b(?:budget|cost|funding|spend|spent|allocat\w*|price)\b.*\?$|\bhow expensive\b", re.I),
+     re.compile(r"\d[\d.,]*\s*(?:%|per ?cent|million|billion|bn|m\b|thousand|[A-Z]{3}\b)|[$€£]\s?\d", re.I)),
+    ("share", re.compile(r"\b(?:what|which)\s+(?:percentage|share|proportion|fraction|rate)\b|\bwhat per ?cent", re.I),
+     re.compile(r"\d\s*(?:%|per ?cent)|\b\d+ (?:in|of|out of) \d+\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)),
+    ("count", re.compile(r"\bhow many\b", re.I), re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen)\b", re.I)),
+    ("date", re.compile(r"^\s*when\b|\bwhat (?:date|year|month)\b|\bby when\b|\bwhich (?:date|year)\b|\bon what date\b", re.I),
+     re.compile(r"\b(?:19|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\bq[1-4]\b", re.I)),
+]
+
+
+_ASKS_WHO = re.compile(r"^\s*who\b|\bwhich (?:body|agency|institution|ministry|organi[sz]ation|office|unit|committee|department|minister)\b|\bwho (?:is|are|will)\b", re.I)
+_NAMES_SOMEONE = re.compile(r"\b(?:lead body|led by|responsible|chair(?:ed|s)?|owner|headed by|run by|operated by)\b|(?:\b[A-Z][a-z]+\s+){2,}", re.UNICODE)
+WHO_BONUS = 0.08
+
+
+def answer_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """The kind of fact a question asks for (money, share, count, date), if it is that specific."""
+    for kind, asks, gives in _WANTS:
+        if asks.search(question):
+            return kind, gives
+    return None
+
+
 @dataclass
 class Scored:
     passage: Passage
@@ -81,10 +106,13 @@ class ExtractiveAnswerer:
         vectors = self.embedder.embed([question] + [c[3] for c in candidates])
         dense = vectors[1:] @ vectors[0]
         query_tokens = tokenize(question)
+        asks_who = bool(_ASKS_WHO.search(question))
         scored = []
         for (passage, start, end, sentence), cos in zip(candidates, dense, strict=True):
             lex = _overlap(query_tokens, sentence, index)
             total = (1 - self.lexical_weight) * float(cos) + self.lexical_weight * lex
+            if asks_who and _NAMES_SOMEONE.search(sentence):
+                total += WHO_BONUS  # "which body…?" is answered by a sentence that names one
             scored.append(Scored(passage, start, end, sentence, total, float(cos), lex))
         scored.sort(key=lambda s: -s.score)
         return scored
@@ -92,6 +120,9 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: list[Passage], index: LexicalIndex) -> tuple[str, bool, list[tuple[Passage, str]]]:
         """Return (text with [n] markers, answered, [(passage, quoted sentence)])."""
         scored = self.score(question, passages, index)
+        wanted = answer_kind(question)
+        if wanted:  # a question for a figure or a date is answered only by a sentence that has one
+            scored = [s for s in scored if wanted[1].search(s.text)]
         if not scored or scored[0].score < self.min_score:
             return self._closest(passages)
         chosen: list[Scored] = []
