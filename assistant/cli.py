@@ -61,8 +61,28 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--document", action="append", default=[], metavar="DOC", help="doc_id, prefix or path (repeatable)")
         p.add_argument("--backend", help="extractive | ollama | openai | llamacpp (overrides BRIEFING_ANSWER_BACKEND)")
 
+    p = sub.add_parser("critique", help="draft a review of a plan against a framework")
+    p.add_argument("plan", help="doc_id, prefix or path of an ingested plan, or a file to ingest first")
+    p.add_argument("--framework", default="eight-causes", help="a file name under prompts/frameworks/ (no .yaml)")
+    p.add_argument("--format", choices=["md", "docx", "json"], default="md")
+    p.add_argument("-o", "--output", type=Path, help="write here (required for docx)")
+
+    p = sub.add_parser("eval", help="score answers, retrieval and critiques against the datasets")
+    p.add_argument("--dataset", action="append", default=[], type=Path, help="a JSONL file (repeatable)")
+    p.add_argument("--config", dest="configs", action="append", default=[], metavar="NAME", help="a configuration to run (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", type=Path, default=Path("eval-report"), help="report folder")
+
+    p = sub.add_parser("serve", help="serve the web UI")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+
+    p = sub.add_parser("feedback", help="work with the feedback given in the web UI")
+    p.add_argument("action", choices=["export"])
+    p.add_argument("-o", "--output", type=Path, help="JSONL file of evaluation cases (default: stdout)")
+
     p = sub.add_parser("bench", help="run a benchmark and write BENCHMARKS.md")
-    p.add_argument("target", choices=["ingest", "query"])
+    p.add_argument("target", choices=["ingest", "query", "critique", "ui"])
     p.add_argument("--pages", type=int, default=500, help="pages of the generated large plan")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     p.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
@@ -248,21 +268,77 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_critique(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.export import write_critique
+    from assistant.service import build_service
+
+    if args.format == "docx" and not args.output:
+        raise BriefingError("--format docx needs -o FILE.docx")
+    path = Path(args.plan)
+    service = build_service(settings, writer=path.is_file())
+    progress = _Progress()
+    try:
+        if path.is_file():
+            report = service.ingest([path], doc_type="master_plan")
+            if report.failed:
+                raise BriefingError(f"{path} could not be ingested: {report.failed[0]['reason']}")
+        critique = service.critique(str(path.resolve()) if path.is_file() else args.plan, args.framework, progress)
+    finally:
+        progress.close()
+        service.close()
+    text = write_critique(critique, args.format, args.output)
+    if text is not None:
+        print(text)
+    else:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.runner import cli_eval
+
+    return cli_eval(args, settings)
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ui import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import build_service
+
+    service = build_service(settings)
+    try:
+        lines = service.feedback.export_cases()
+    finally:
+        service.close()
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(lines)} case(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    if args.target == "query":
-        from evals.bench_query import run_query_benchmark
+    import importlib
 
-        print(run_query_benchmark(settings, repeat=args.repeat, output=args.output))
-        return 0
-    from evals.bench_ingest import run_ingest_benchmark
-
-    print(run_ingest_benchmark(settings, pages=args.pages, repeat=args.repeat, output=args.output))
+    module = importlib.import_module(f"evals.bench_{args.target}")
+    if args.target == "ingest":
+        print(module.run_ingest_benchmark(settings, pages=args.pages, repeat=args.repeat, output=args.output))
+    else:
+        print(getattr(module, f"run_{args.target}_benchmark")(settings, repeat=args.repeat, output=args.output))
     return 0
 
 
 COMMANDS = {
     "ingest": _cmd_ingest, "remove": _cmd_remove, "status": _cmd_status,
-    "ask": _cmd_ask, "chat": _cmd_chat, "bench": _cmd_bench,
+    "ask": _cmd_ask, "chat": _cmd_chat, "critique": _cmd_critique, "eval": _cmd_eval,
+    "serve": _cmd_serve, "feedback": _cmd_feedback, "bench": _cmd_bench,
 }
 
 

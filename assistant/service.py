@@ -6,6 +6,8 @@ things (the model, the store) load on first use.
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from functools import cached_property
@@ -22,7 +24,9 @@ from assistant.retrieval import Mode, Retriever
 from assistant.settings import Settings
 from assistant.store import VectorStore
 from ingest.manifest import Manifest
-from ingest.pipeline import Ingestor, IngestReport, ProgressFn
+from assistant.errors import IngestError
+from ingest.pipeline import DOC_TYPES, Ingestor, IngestReport, ProgressFn, normalise_doc_type
+from ingest.text import safe_file_name
 
 
 class BriefingService:
@@ -83,9 +87,71 @@ class BriefingService:
     def status(self) -> list[dict[str, Any]]:
         return [asdict(row) for row in self.manifest.all()]
 
+    def document(self, ref: str) -> dict[str, Any]:
+        """One document's manifest row, by doc_id, unique prefix or path."""
+        return asdict(self.ingestor.find(ref))
+
+    def set_doc_type(self, ref: str, doc_type: str) -> dict[str, Any]:
+        """Change a document's type in the manifest and on every one of its chunks."""
+        wanted = normalise_doc_type(doc_type)
+        if wanted is None:
+            raise IngestError(f"unknown document type {doc_type!r}; known: {', '.join(DOC_TYPES)}")
+        row = self.ingestor.find(ref)
+        self.store.update_document(row.doc_id, {"doc_type": wanted})
+        self.manifest.set_type(row.doc_id, wanted)
+        return self.document(row.doc_id)
+
+    def ingest_upload(self, path: Path, original_name: str, doc_type: str | None = None, **options: Any) -> IngestReport:
+        """Ingest an uploaded file, moved first under a server-made id in the data dir.
+
+        The size limit is checked before anything is copied; the original name survives only
+        as a cleaned file name inside the id's folder.
+        """
+        size = path.stat().st_size
+        limit = self.settings.max_file_mb * 1024 * 1024
+        if size > limit:
+            raise IngestError(f"the file is too large ({size / 1048576:.2f} MB; the limit is {self.settings.max_file_mb:g} MB)")
+        folder = self.settings.data_dir / "uploads" / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        target = folder / safe_file_name(original_name)
+        shutil.move(str(path), target)
+        return self.ingest([target], doc_type=doc_type, **options)
+
+    def critique(self, ref: str, framework: str = "eight-causes", progress: ProgressFn | None = None) -> Any:
+        """A framework-driven review draft of one plan (see ``assistant.critique``)."""
+        from assistant.critique import run_critique
+
+        row = self.ingestor.find(ref)
+        return run_critique(self, row.doc_id, framework, progress)
+
+    @cached_property
+    def feedback(self) -> Any:
+        from assistant.feedback import FeedbackStore
+
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+
+    def about(self) -> dict[str, Any]:
+        """What is running: version, answer backend and model, store location and size."""
+        from assistant import __version__
+
+        rows = self.manifest.all()
+        return {
+            "version": __version__,
+            "answer_backend": self.chat.backend,
+            "llm_model": self.settings.llm_model if self.chat.backend != "extractive" else "",
+            "embedding_model": self.embeddings.name,
+            "embedding_precision": getattr(self.embeddings, "precision", ""),
+            "store": self.store.location,
+            "chunks": self.store.count(),
+            "documents": len(rows),
+            "ready": sum(r.status == "ready" for r in rows),
+        }
+
     def close(self) -> None:
         if "manifest" in self.__dict__:
             self.manifest.close()
+        if "feedback" in self.__dict__:
+            self.feedback.close()
         if self._lock:
             self._lock.release()
 

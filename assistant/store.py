@@ -91,6 +91,13 @@ class VectorStore:
             ids=list(ids), documents=list(texts), embeddings=vectors, metadatas=list(metadatas)
         )
 
+    def update_document(self, doc_id: str, changes: dict[str, Any]) -> None:
+        """Change metadata fields on every chunk of one document."""
+        got = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        if got["ids"]:
+            metadatas = [{**meta, **changes} for meta in got["metadatas"]]
+            self._collection.update(ids=got["ids"], metadatas=metadatas)
+
     def delete_document(self, doc_id: str) -> None:
         self._collection.delete(where={"doc_id": doc_id})
 

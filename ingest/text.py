@@ -25,3 +25,14 @@ def display_name(name: str, limit: int = 120) -> str:
     cleaned = _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", name)))
     cleaned = re.sub(r"[<>\"'`]", "", cleaned).strip() or "untitled"
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def safe_file_name(name: str, limit: int = 100) -> str:
+    """A file name that cannot leave its folder: letters, digits, '.', '-', '_' and spaces only."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = re.sub(r"[^\w\- ]+", "_", display_name(stem, limit=10_000)).strip(" ._")[:limit] or "upload"
+    ext = re.sub(r"[^A-Za-z0-9]+", "", ext)[:10].lower()
+    return stem + (f".{ext}" if ext else "")
