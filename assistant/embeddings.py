@@ -7,10 +7,11 @@ ever fetched from a model hub.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,37 +37,57 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model on the CPU, batched and normalised."""
+    """A sentence-transformers model on the CPU, batched and normalised.
+
+    The model loads on the first ``embed``; its name, dimension and window are read from the
+    model's config files, and token counts come from its ``tokenizer.json`` alone, so opening a
+    store or re-checking an unchanged corpus never pays for loading torch.
+    """
 
     def __init__(self, model_path: Path, name: str, batch_size: int = 64, threads: int = 2, precision: str = "auto") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
-
-        torch.set_num_threads(threads)
-        self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.path = model_path
         self.name = name
         self.batch_size = batch_size
-        dim = self._model.get_embedding_dimension()
-        if not dim:
-            raise ConfigError(f"embedding model {name!r} does not declare its dimension")
-        self.dimension = int(dim)
-        self.max_tokens = int(self._model.max_seq_length)
-        self._tokenizer = self._model.tokenizer
+        self.threads = threads
         self.precision = resolve_precision(precision)
-        self._torch = torch
+        self._model: Any = None
+        self._tokenizer: Any = None
+        pooling = _read_json(model_path / "1_Pooling" / "config.json")
+        window = _read_json(model_path / "sentence_bert_config.json")
+        if pooling.get("word_embedding_dimension") and window.get("max_seq_length"):
+            self.dimension = int(pooling["word_embedding_dimension"])
+            self.max_tokens = int(window["max_seq_length"])
+        else:  # an unusual model directory: ask the model itself
+            model = self.model
+            self.dimension = int(model.get_embedding_dimension() or 0)
+            self.max_tokens = int(model.max_seq_length)
+        if not self.dimension:
+            raise ConfigError(f"embedding model {name!r} does not declare its dimension")
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import torch
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.disable_progress_bar()
+            transformers.logging.set_verbosity_error()
+            torch.set_num_threads(self.threads)
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._torch.autocast("cpu", dtype=self._torch.bfloat16, enabled=self.precision == "bf16"):
-            vectors = self._model.encode(
+        import torch
+
+        model = self.model
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -78,10 +99,46 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._tokenizer(
-            list(texts), add_special_tokens=False, truncation=False, verbose=False
-        )["input_ids"]
-        return [len(ids) for ids in encoded]
+        if self._tokenizer is None:
+            self._tokenizer = _fast_tokenizer(self.path) or _HFCounter(self.model.tokenizer)
+        return self._tokenizer.count(list(texts))
+
+
+class _FastCounter:
+    def __init__(self, tokenizer: Any) -> None:
+        self._tok = tokenizer
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+
+class _HFCounter:
+    def __init__(self, tokenizer: Any) -> None:
+        self._tok = tokenizer
+
+    def count(self, texts: list[str]) -> list[int]:
+        ids = self._tok(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        return [len(x) for x in ids]
+
+
+def _fast_tokenizer(path: Path) -> _FastCounter | None:
+    """The model's own tokenizer.json through the tokenizers library, without truncation."""
+    file = path / "tokenizer.json"
+    if not file.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(file))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return _FastCounter(tokenizer)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def cpu_has_bf16() -> bool:
