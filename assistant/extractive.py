@@ -70,11 +70,12 @@ def _candidates(passages: list[Passage]) -> list[tuple[Passage, int, int, str]]:
     return out
 
 
-def _overlap(query_tokens: list[str], sentence: str, index: LexicalIndex) -> float:
+def _overlap(query_tokens: list[str], sentence: str, index: LexicalIndex, context: str = "") -> float:
+    """Share of the question's idf weight found in the sentence or its document title and section."""
     if not query_tokens:
         return 0.0
     weights = {t: index.idf(t) for t in set(query_tokens)}
-    present = set(tokenize(sentence))
+    present = set(tokenize(sentence)) | set(tokenize(context))
     total = sum(weights.values()) or 1.0
     return sum(w for t, w in weights.items() if t in present) / total
 
@@ -109,7 +110,7 @@ class ExtractiveAnswerer:
         asks_who = bool(_ASKS_WHO.search(question))
         scored = []
         for (passage, start, end, sentence), cos in zip(candidates, dense, strict=True):
-            lex = _overlap(query_tokens, sentence, index)
+            lex = _overlap(query_tokens, sentence, index, f"{passage.title} {passage.section}")
             total = (1 - self.lexical_weight) * float(cos) + self.lexical_weight * lex
             if asks_who and _NAMES_SOMEONE.search(sentence):
                 total += WHO_BONUS  # "which body…?" is answered by a sentence that names one

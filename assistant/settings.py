@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     reranker_model: str | None = Field(None, description="Local cross-encoder directory (optional).")
     # -- answering -------------------------------------------------------------------------------
     answer_backend: str = Field("extractive", description="extractive | ollama | openai | llamacpp")
-    answer_min_score: float = Field(0.36, description="Evidence below this is 'not answered' (extractive).")
+    answer_min_score: float = Field(0.38, description="Evidence below this is 'not answered' (extractive).")
     answer_max_sentences: int = Field(3, ge=1, le=10, description="Sentences in an extractive answer.")
     max_question_chars: int = Field(4000, ge=10, description="Longer questions are refused.")
     history_tokens: int = Field(1200, ge=0, description="Conversation kept for follow-ups (approx. tokens).")
