@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from pathlib import Path
 
+from assistant.errors import ConfigError
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
 from assistant.models import Filters, Passage
@@ -97,9 +99,12 @@ class Retriever:
 
     def _rerank(self, query: str, ordered: list[Candidate]) -> list[Candidate]:
         if self._reranker is None:
+            path = Path(str(self.settings.reranker_model)).expanduser()
+            if not (path / "config.json").is_file():
+                raise ConfigError(f"reranker_model {str(path)!r} is not a local cross-encoder directory (no config.json)")
             from sentence_transformers import CrossEncoder
 
-            self._reranker = CrossEncoder(self.settings.reranker_model, device="cpu", local_files_only=True)
+            self._reranker = CrossEncoder(str(path), device="cpu", local_files_only=True, num_labels=1)
         head = ordered[: max(self.settings.retrieval_k * 3, 10)]
         scores = self._reranker.predict([(query, c.chunk.text) for c in head], show_progress_bar=False)
         for cand, score in zip(head, scores, strict=True):

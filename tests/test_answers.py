@@ -183,3 +183,25 @@ def test_citation_check_removes_unknown_and_misquoted_markers():
     assert any("does not contain the quoted words" in f for f in checked.flagged)
     assert [c.n for c in checked.citations] == [1, 2]
     assert checked.citations[0].quote == "412.8 million ASD over three years"
+
+
+def test_cross_encoder_reranker_code_path(corpus_service, embedder):
+    """No trained cross-encoder ships offline; MiniLM's weights with a fresh scoring head run the
+    real code path (the order it gives is meaningless, so only the mechanics are asserted)."""
+    import torch
+
+    from assistant.embeddings import resolve_model_path
+    from assistant.retrieval import Retriever
+
+    torch.manual_seed(0)
+    settings = corpus_service.settings.model_copy(update={"reranker_model": str(resolve_model_path("all-MiniLM-L6-v2")[0])})
+    retriever = Retriever(settings, corpus_service.store, embedder, corpus_service.manifest)
+    plain = corpus_service.retriever.retrieve("total budget of the plan", k=6)
+    reranked = retriever.retrieve("total budget of the plan", k=6)
+    assert retriever._reranker is not None and len(reranked) == 6
+    assert all(p.dense_rank is not None or p.lexical_rank is not None for p in reranked) and plain
+    bad = Retriever(settings.model_copy(update={"reranker_model": "/nonexistent"}), corpus_service.store, embedder, corpus_service.manifest)
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a local cross-encoder directory"):
+        bad.retrieve("budget")
