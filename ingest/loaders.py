@@ -162,7 +162,7 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
         raise IngestError(f"no extractable text on {len(pages)} of {len(pages)} pages (scanned? no OCR is done)")
     if empty:
         notes.append(f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; scanned?)")
-    pages = _cap_pages(pages, limits, notes)
+    pages = _cap_pages(strip_running_lines(pages), limits, notes)
     meta_title = "" if meta_title.lower().startswith("untitled") else meta_title
     title = _title(path, meta_title, _first_heading(pages))
     return LoadedDocument(pages, title, "pdf", _year_of(title, created[2:6] if created.startswith("D:") else None), notes=notes)
@@ -181,6 +181,33 @@ def _title(path: Path, *candidates: str | None) -> str:
         if cleaned:
             return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"
     return display_name(" ".join(path.stem.split()))
+
+
+def strip_running_lines(pages: list[str], edge: int = 3) -> list[str]:
+    """Drop running headers and footers: short lines near a page's top or bottom that recur
+    (numbers aside) on at least half of the pages, such as "Page 12 GAO-05-927 Managing for Results".
+    """
+    if len(pages) < 4:
+        return pages
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", line.strip().lower())
+
+    counts: dict[str, int] = {}
+    for page in pages:
+        lines = [ln for ln in page.split("\n") if ln.strip()]
+        for k in {key(ln) for ln in lines[:edge] + lines[-edge:] if len(ln) <= 100}:
+            counts[k] = counts.get(k, 0) + 1
+    running = {k for k, n in counts.items() if n >= max(3, len(pages) // 2)}
+    if not running:
+        return pages
+    out = []
+    for page in pages:
+        lines = page.split("\n")
+        nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+        edges = set(nonblank[:edge] + nonblank[-edge:])
+        kept = [ln for i, ln in enumerate(lines) if not (i in edges and key(ln) in running)]
+        out.append("\n".join(kept).strip())
+    return out
 
 
 def _page_list(numbers: list[int], shown: int = 12) -> str:
