@@ -206,7 +206,8 @@ def strip_running_lines(pages: list[str], edge: int = 3) -> list[str]:
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
         edges = set(nonblank[:edge] + nonblank[-edge:])
         kept = [ln for i, ln in enumerate(lines) if not (i in edges and key(ln) in running)]
-        out.append("\n".join(kept).strip())
+        # a page made only of recurring lines is content (a repetitive document), not furniture
+        out.append("\n".join(kept).strip() if any(ln.strip() for ln in kept) else page)
     return out
 
 
