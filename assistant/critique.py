@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ from assistant.frameworks import Cause, Framework, Lens, load_framework
 from assistant.guard import leaked
 from assistant.lexical import tokenize
 from assistant.models import (
-    RATING_LABELS, Coverage, Critique, Evidence, Filters, Finding, PlanRef, Point, QuestionCheck, Recommendation,
+    RATING_LABELS, Coverage, Critique, Evidence, Finding, PlanRef, Point, QuestionCheck, Recommendation,
     SignalCheck,
 )
 from assistant.prompts import load_prompt
@@ -47,6 +48,12 @@ CLOSEST_PER_QUESTION = 2
 MAX_QUOTE_CHARS = 400
 #: Cosine similarity (MiniLM) of a question with a passage: how strongly the plan speaks to it.
 STRENGTH = (("strong", 0.55), ("moderate", 0.45), ("weak", 0.35))
+
+
+# Vectors of framework texts (questions, queries, cause descriptions) per embedder. They depend
+# only on the model and the text, so sharing them between drafts leaks nothing, and a second
+# draft in the same process (the web UI, the tests) skips re-embedding ~200 texts.
+_VECTORS: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
 class Refs:
@@ -123,6 +130,7 @@ class _Plan:
         self.service, self.row, self.refs = service, row, refs
         self.title = row.title or row.source.rsplit("/", 1)[-1]
         self.sweep: Sweep = build_sweep([refs.page(doc_id, p) for p in range(1, row.pages + 1)])
+        self._centroids: dict[tuple[str, ...], np.ndarray] = {}
         self._by_page: dict[int, list[Sentence]] = {}
         for sentence in self.sweep.sentences:
             if not sentence.heading:
@@ -131,12 +139,28 @@ class _Plan:
     def cite(self, sentence: Sentence, stance: str, signal: str = "", score: float | None = None) -> Evidence | None:
         return self.refs.cite(self.row.doc_id, self.title, sentence.page, sentence.section, sentence.text, stance, signal, score)
 
+    def embed_questions(self, groups: list[list[str]]) -> None:
+        """Embed every question with its queries in one batch; each group's centroid is its query."""
+        embedder = self.service.embeddings
+        cache = _VECTORS.setdefault(embedder, {})
+        todo = list(dict.fromkeys(t for group in groups for t in group if t not in cache))
+        if todo:
+            cache.update(zip(todo, embedder.embed(todo), strict=True))
+        vectors = np.array([cache[t] for group in groups for t in group]) if groups else np.zeros((0, 1))
+        at = 0
+        for group in groups:
+            centroid = vectors[at : at + len(group)].mean(axis=0)
+            self._centroids[tuple(group)] = centroid / (np.linalg.norm(centroid) or 1.0)
+            at += len(group)
+
+    def centroid(self, texts: list[str]) -> np.ndarray:
+        if tuple(texts) not in self._centroids:
+            self.embed_questions([texts])
+        return self._centroids[tuple(texts)]
+
     def closest(self, texts: list[str]) -> tuple[float, list[Evidence]]:
         """Compare a question (and its queries) with every chunk of the plan; quote the best."""
-        vectors = self.service.embeddings.embed(texts)
-        centroid = vectors.mean(axis=0)
-        centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-        chunks = self.service.store.query(centroid, max(self.row.chunks, 1), {"doc_id": self.row.doc_id})
+        chunks = self.service.store.query(self.centroid(texts), max(self.row.chunks, 1), {"doc_id": self.row.doc_id})
         words = set(tokenize(" ".join(texts)))
         out: list[Evidence] = []
         for chunk in chunks:
@@ -185,7 +209,7 @@ def _finding(plan: _Plan, cause: Cause, a: Assessment) -> Finding:
     checks = [
         SignalCheck(id=s.id, text=s.text, kind=kind, found=bool(a.hits.get(s.id)),  # type: ignore[arg-type]
                     sentences=len(a.hits.get(s.id, [])),
-                    sections=list(dict.fromkeys(leaf(h.sentence.path) for h in a.hits.get(s.id, []))))
+                    sections=list(dict.fromkeys(leaf(h.sentence.path) or "(before the first heading)" for h in a.hits.get(s.id, []))))
         for kind, signals in (("addressed", cause.signals.addressed), ("at_risk", cause.signals.at_risk))
         for s in signals
     ]
@@ -202,21 +226,31 @@ def _finding(plan: _Plan, cause: Cause, a: Assessment) -> Finding:
                    recommendation=cause.recommendation.strip())
 
 
+def _cause_texts(cause: Cause) -> list[str]:
+    return [f"{cause.name}. {cause.summary}", cause.description or cause.name]
+
+
 def _context(service: Any, plan: _Plan, cause: Cause) -> list[Evidence]:
-    """Passages of lessons-learned and review documents that bear on a cause."""
-    query = f"{cause.name}. {cause.summary}"
-    words = set(tokenize(query + " " + " ".join(q.text for q in cause.questions)))
+    """Passages of the library's lessons-learned and review documents that bear on a cause.
+
+    Dense search with the cause's own description (embedded in the batch with the questions),
+    restricted to ready documents of those types other than the plan itself.
+    """
+    others = sorted(service.manifest.ready_ids() - {plan.row.doc_id})
+    if not others:
+        return []
+    where = {"$and": [{"doc_id": {"$in": others}}, {"doc_type": {"$in": CONTEXT_TYPES}}]}
+    words = set(tokenize(" ".join([*_cause_texts(cause), *(q.text for q in cause.questions)])))
     out: list[Evidence] = []
-    for passage in service.retriever.retrieve(query, Filters(doc_types=CONTEXT_TYPES), k=CONTEXT_PER_CAUSE + 2):
-        if passage.doc_id == plan.row.doc_id:
-            continue
-        spans = [passage.text[a:b] for a, b in sentence_spans(passage.text)]
+    for chunk in service.store.query(plan.centroid(_cause_texts(cause)), CONTEXT_PER_CAUSE * 3, where):
+        meta = chunk.metadata
+        spans = [chunk.text[a:b] for a, b in sentence_spans(chunk.text)]
         spans = [s for s in spans if len(s.split()) >= 6 and not steers_review(" ".join(s.split()))]
         if not spans:
             continue
-        best = max(spans, key=lambda s: len(words & set(tokenize(s))))
-        found = plan.refs.cite(passage.doc_id, passage.title, passage.page, leaf(passage.section), best, "context")
-        if found and all(e.ref != found.ref for e in out):
+        best = max(spans, key=lambda s: (len(words & set(tokenize(s))), -len(s)))
+        found = plan.refs.cite(meta["doc_id"], meta.get("title", ""), int(meta["page"]), leaf(meta.get("section", "")), best, "context")
+        if found and all(e.ref != found.ref and e.doc_id + str(e.page) != found.doc_id + str(found.page) for e in out):
             out.append(found)
         if len(out) == CONTEXT_PER_CAUSE:
             break
@@ -244,6 +278,9 @@ def run_critique(service: Any, doc_id: str, framework: str = "eight-causes", pro
 
     refs = Refs(service.manifest.page_text)
     plan = _Plan(service, doc_id, refs)
+    lenses = [*spec.scope_questions, *spec.governance_principles]
+    plan.embed_questions([[q.text, *q.queries] for c in spec.causes for q in c.questions]
+                         + [[x.text, *x.queries] for x in lenses] + [_cause_texts(c) for c in spec.causes])
     tick()
     findings, context_found = [], False
     for cause in spec.causes:
@@ -269,7 +306,7 @@ def run_critique(service: Any, doc_id: str, framework: str = "eight-causes", pro
         critique.notices.append("No lessons-learned or review document in the library bore on these causes, so the findings carry no supporting context.")
     if model is not None:
         critique.backend = service.settings.answer_backend
-        write_prose(model, critique, spec, tick)
+        write_prose(model, critique, service.settings, tick)
     checked = refs.verify(critique)
     if refs.dropped:
         critique.notices.append(f"{refs.dropped} quote(s) could not be found verbatim on their page and were left out.")
@@ -320,20 +357,29 @@ def _strengths(findings: list[Finding]) -> list[Point]:
     return points[:MAX_STRENGTHS]
 
 
-def _lens_point(item: tuple[Lens, float, list[Evidence]], by_id: dict[str, Finding], scope: bool) -> Point:
+def _lens_point(item: tuple[Lens, float, list[Evidence]], findings: list[Finding], scope: bool) -> Point:
+    """A scope question or governance principle, answered from the sweep's signals where the
+    framework names some, else from the closest passage of the plan."""
     lens, best, closest = item
-    related = [by_id[c] for c in lens.related if c in by_id]
-    shown = closest[:1]
-    if best >= STRENGTH[1][1] and shown:
-        seen = (f"The closest passage of the plan ({shown[0].locator()}) {_marks(shown)} matches this "
-                f"{_strength(best)}ly (similarity {best:.2f}); check whether it goes far enough.")
+    related = [f for f in findings if f.cause_id in lens.related]
+    checks = {c.id: (c, f) for f in findings for c in f.searched.signals}
+    shown, evidence = closest[:1], list(closest[:1])
+    pointer = f"closest passage {shown[0].locator()} {_marks(shown)}, similarity {best:.2f}" if shown else f"similarity {best:.2f}"
+    signs = [checks[s] for s in lens.signals if s in checks]
+    found = [(c, [e for e in f.evidence if e.signal == c.id][:2]) for c, f in signs if c.found]
+    if found:
+        seen = "The plan speaks to this: " + "; ".join(f"{c.text} {_marks(ev)}".rstrip() for c, ev in found) + "."
+        evidence = [e for _, ev in found for e in ev]
+    elif signs:
+        seen = (f"The sweep of all {findings[0].searched.sections} sections found no sign that "
+                + " or that ".join(c.text for c, _ in signs) + f" ({pointer}).")
+    elif best >= STRENGTH[0][1] and shown:
+        seen = f"The plan touches on this ({pointer}); check whether it goes far enough."
     else:
-        where = f", {shown[0].locator()} {_marks(shown)}" if shown else ""
-        seen = f"No passage of the plan speaks to this directly (closest similarity {best:.2f}{where})."
-        if scope:
-            seen += " Is it deliberately out of scope, and if so, where is it handled?"
+        seen = f"No passage of the plan clearly speaks to this ({pointer})."
+    if scope and not found:
+        seen += " Is it deliberately out of scope, and if so, where is it handled?"
     text = f"{lens.text.strip()} {seen}"
-    evidence = list(shown)
     for f in related:
         text += f" Related finding: {f.cause_id} {f.cause} is rated {_label(f)}."
         if not scope:
@@ -377,7 +423,7 @@ def _summary(c: Critique, spec: Framework, sweep: Sweep) -> str:
 
 
 def _conclusion(c: Critique) -> str:
-    concerns = [f for f in c.findings if f.rating in ("gap", "partly_addressed")]
+    concerns = [f for f in c.findings if f.rating == "gap"] + [f for f in c.findings if f.rating == "partly_addressed"]
     if concerns:
         lines = []
         for f in concerns:
@@ -393,10 +439,9 @@ def _conclusion(c: Critique) -> str:
 
 def assemble(c: Critique, spec: Framework, sweep: Sweep, lenses: dict[str, list[tuple[Lens, float, list[Evidence]]]]) -> None:
     """Fill in the parts of the draft around the findings, deterministically."""
-    by_id = {f.cause_id: f for f in c.findings}
     c.strengths = _strengths(c.findings)
-    c.scope_questions = [_lens_point(item, by_id, scope=True) for item in lenses["scope_questions"]]
-    c.governance_observations = [_lens_point(item, by_id, scope=False) for item in lenses["governance_principles"]]
+    c.scope_questions = [_lens_point(item, c.findings, scope=True) for item in lenses["scope_questions"]]
+    c.governance_observations = [_lens_point(item, c.findings, scope=False) for item in lenses["governance_principles"]]
     c.recommendations = _recommendations(c.findings)
     c.summary = _summary(c, spec, sweep)
     c.conclusion = _conclusion(c)
@@ -411,10 +456,17 @@ _STANCE = {"for": "the plan addresses the cause", "against": "an at-risk sign", 
            "closest": "the closest passage found"}
 
 
-def _sources(items: list[Evidence]) -> str:
-    seen: dict[int, Evidence] = {e.ref: e for e in items}
-    return "\n\n".join(f"[{e.ref}] {e.title}, {e.locator()} ({_STANCE[e.stance]})\n{' '.join(e.quote.split())}"
-                       for e in seen.values()) or "(no passages)"
+def _sources(items: list[Evidence], budget: int) -> tuple[str, list[Evidence]]:
+    """Numbered, delimited passages within a character budget, and the ones that fit."""
+    blocks, shown, used = [], [], 0
+    for e in {e.ref: e for e in items}.values():
+        block = f"[{e.ref}] {e.title}, {e.locator()} ({_STANCE[e.stance]})\n{' '.join(e.quote.split())}"
+        if shown and used + len(block) > budget:
+            break
+        blocks.append(block)
+        shown.append(e)
+        used += len(block) + 2
+    return "\n\n".join(blocks) or "(no passages)", shown
 
 
 def _json_object(raw: str) -> dict[str, Any]:
@@ -464,41 +516,53 @@ def _facts(f: Finding) -> str:
     return "\n".join(lines)
 
 
-def write_prose(model: Any, c: Critique, spec: Framework, tick: Callable[[], None]) -> None:
+def write_prose(model: Any, c: Critique, settings: Any, tick: Callable[[], None]) -> None:
     """Let the model rewrite each finding's rationale, then the summary and conclusion.
 
     A part whose reply fails validation (not JSON, another rating, a citation or quote that is
-    not in its sources, markup, a planted instruction repeated) keeps its deterministic text and
-    the draft gets a notice. Ratings never change.
+    not among its sources, markup, a planted instruction repeated) keeps its deterministic text
+    and the draft gets a notice; so does every part once the backend has failed twice in a row or
+    the time budget (three times ``llm_timeout_s``) is spent. Ratings never change.
     """
     template = load_prompt("critique").to_template()
+    budget = max(settings.llm_context_tokens - settings.llm_max_tokens - 600, 400) * 3  # ~3 characters a token
+    deadline = time.monotonic() + 3 * settings.llm_timeout_s
+    failures = 0
 
-    def ask(section: str, facts: str, sources: list[Evidence]) -> dict[str, Any]:
-        messages = template.format_messages(section=section, facts=facts, sources=_sources(sources))
-        result = model.invoke(messages)
-        return _json_object(str(getattr(result, "content", result)))
+    def ask(section: str, facts: str, items: list[Evidence]) -> tuple[dict[str, Any], list[Evidence]]:
+        nonlocal failures
+        if failures >= 2 or time.monotonic() > deadline:
+            raise RuntimeError("skipped: the backend failed twice or the time budget is spent")
+        text, shown = _sources(items, budget - len(facts))
+        try:
+            result = model.invoke(template.format_messages(section=section, facts=facts, sources=text))
+        except Exception:
+            failures += 1
+            raise
+        failures = 0
+        return _json_object(str(getattr(result, "content", result))), shown
 
     for f in c.findings:
-        sources = f.evidence + f.context
         section = (f"the finding on cause {f.cause_id} ({f.cause}). Reply with one JSON object: "
                    f'{{"rating": "{f.rating}", "text": "<the rationale, citing sources as [n]>"}}')
         try:
-            data = ask(section, _facts(f), sources)
+            data, shown = ask(section, _facts(f), f.evidence + f.context)
             if data.get("rating") != f.rating:
                 raise ValueError(f"it changed the rating to {data.get('rating')!r}")
-            f.rationale, f.prose = _checked(data.get("text"), sources, require_citation=bool(f.evidence)), "llm"
+            f.rationale, f.prose = _checked(data.get("text"), shown, require_citation=bool(f.evidence)), "llm"
         except Exception as exc:  # a failing or misbehaving model must not stop the draft
             c.notices.append(f"{f.cause_id}: the {c.backend} model's text was not used ({_why(exc)}); the deterministic rationale is shown.")
         tick()
-    sources = c.references()
-    facts = "\n".join([f"{f.cause_id} {f.cause}: {f.rating}. {f.rationale}" for f in c.findings]
-                      + [f"Strength: {p.title}: {p.text}" for p in c.strengths]
-                      + [f"Recommendation ({r.priority}) {r.cause_id}: {r.text}" for r in c.recommendations])
+    facts = "\n".join(
+        [f"{f.cause_id} {f.cause}: {f.rating} ({sum(s.found for s in f.searched.signals if s.kind == 'addressed')} of "
+         f"{sum(s.kind == 'addressed' for s in f.searched.signals)} signs found; {len(_found(f, 'at_risk'))} at-risk signs)"
+         for f in c.findings]
+        + [f"Strength: {p.title}" for p in c.strengths] + [f"Recommendation ({r.priority}): {r.cause_id}" for r in c.recommendations])
     section = ('the summary and the conclusion of the draft. Reply with one JSON object: '
                '{"summary": "<one paragraph>", "conclusion": "<one paragraph on the main concerns>"}')
     try:
-        data = ask(section, facts, sources)
-        summary, conclusion = _checked(data.get("summary"), sources, False), _checked(data.get("conclusion"), sources, False)
+        data, shown = ask(section, facts, [f.evidence[0] for f in c.findings if f.evidence])
+        summary, conclusion = _checked(data.get("summary"), shown, False), _checked(data.get("conclusion"), shown, False)
         c.summary, c.conclusion = summary, conclusion
     except Exception as exc:  # as above
         c.notices.append(f"Summary and conclusion: the {c.backend} model's text was not used ({_why(exc)}); the deterministic text is shown.")
@@ -506,4 +570,6 @@ def write_prose(model: Any, c: Critique, spec: Framework, tick: Callable[[], Non
 
 
 def _why(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {str(exc)[:120]}"
+    if isinstance(exc, (ValueError, RuntimeError)) and not isinstance(exc, json.JSONDecodeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc)[:120]}"

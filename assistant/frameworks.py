@@ -87,6 +87,7 @@ class Lens(_Strict):
     text: str = Field(min_length=3)
     queries: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list, description="ids of the causes this lens bears on")
+    signals: list[str] = Field(default_factory=list, description="ids of signals that show the plan speaks to it")
 
 
 class Framework(_Strict):
@@ -115,11 +116,14 @@ class Framework(_Strict):
                 raise ValueError(f"{where}: duplicate id {ident!r}")
             seen.add(ident)
         causes = {c.id for c in self.causes}
+        signals = {s.id for c in self.causes for s in [*c.signals.addressed, *c.signals.at_risk]}
         for kind in ("scope_questions", "governance_principles"):
             for i, lens in enumerate(getattr(self, kind)):
-                for j, ref in enumerate(lens.related):
-                    if ref not in causes:
-                        raise ValueError(f"{kind}[{i}].related[{j}]: {ref!r} names no cause")
+                for field_name, known in (("related", causes), ("signals", signals)):
+                    for j, ref in enumerate(getattr(lens, field_name)):
+                        if ref not in known:
+                            noun = "signal" if field_name == "signals" else "cause"
+                            raise ValueError(f"{kind}[{i}].{field_name}[{j}]: {ref!r} names no {noun}")
         return self
 
     def cause(self, cause_id: str) -> Cause:

@@ -32,8 +32,8 @@ _WS = re.compile(r"\s+")
 # about the review, not about the plan: they are set aside like any other planted instruction.
 _STEERS_REVIEW = re.compile(
     r"\b(?:rat(?:e|ed|ing)|mark(?:ed)?|grad(?:e|ed)|scor(?:e|ed)|classif(?:y|ied)|assess(?:ed)?|judg(?:e|ed)|deem(?:ed)?)\b"
-    r".{0,80}\b(?:as|be) (?:fully )?(?:addressed|compliant|green|no gaps?)\b"
-    r"|\b(?:AI|LLM|chatbot|assistant|model|automated)\s+(?:review(?:er)?s?|tools?|systems?)\b.{0,60}\b(?:should|must|shall|are to)\b",
+    r".{0,80}\b(?:as|be) (?:fully )?(?:addressed|having no gaps?)\b"
+    r"|\b(?:AI|LLMs?|chatbots?|language models?)\b[^.]{0,40}\b(?:review(?:er)?s?|tools?|assistants?)\b.{0,60}\b(?:should|must|shall|are to)\b",
     re.IGNORECASE | re.DOTALL,
 )
 # A cue preceded closely by a negation ("there is no benefits register") is not a hit.
@@ -216,6 +216,8 @@ def assess(cause: Cause, hits: dict[str, list[Hit]], sweep: Sweep) -> Assessment
         return done("partly_addressed", "at-risk signs offset the signs found")
     if len(found) >= need_signals:
         return done("partly_addressed", "the signs rest on too few passages or sections to count as thorough")
+    if len(risks) >= len(found):
+        return done("partly_addressed", "only a few signs were found and as many at-risk signs offset them")
     return done("partly_addressed", "too few of the signs are present")
 
 
