@@ -106,7 +106,7 @@ class _Progress:
         if bar is None or bar.total != total or done < bar.n:
             if bar is not None:
                 bar.close()
-            unit = "file" if stage == "files" else "chunk"
+            unit = {"files": "file", "chunks": "chunk"}.get(stage, "step")
             bar = self._bars[stage] = self._tqdm(total=total, desc=stage, unit=unit, leave=stage == "files", file=sys.stderr)
         bar.update(done - bar.n)
 
