@@ -19,7 +19,7 @@ def embedder():
     from assistant.embeddings import make_embeddings
     from assistant.settings import Settings
 
-    return make_embeddings(Settings(torch_threads=2))
+    return make_embeddings(Settings())
 
 
 @pytest.fixture
