@@ -6,21 +6,29 @@ result with ``assistant.ui_format``. Every handler is also an HTTP API endpoint,
 what the page would have sent: types, document ids, document types, frameworks, file paths and
 lengths are all checked here or in the service. Per-session state (the conversation) lives in
 ``gr.State``; nothing is kept on module globals or the service.
+
+The handlers live here rather than in a module of their own because ``gradio`` (``gr.Error``,
+``gr.Progress``, ``gr.LikeData``) may be imported in this module only; everything that can be
+written without it (rendering, sanitising, rows) is in ``assistant.ui_format``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import inspect
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,8 @@ ANSWER_CONCURRENCY = 2
 #: Events waiting in the queue before new ones get "the queue is full, try again".
 QUEUE_MAX_SIZE = 64
 MAX_COMMENT_CHARS = 2000
+#: Turns one conversation may hold in the session (the service trims what it sends on anyway).
+MAX_TURNS = 100
 EXPORT_MAX_AGE_S = 3600
 SESSION_TTL_S = 8 * 3600
 CSS = """
@@ -48,6 +58,7 @@ CSS = """
 #chatbot details {margin: .25em 0; border-left: 3px solid var(--color-accent); padding-left: .5em}
 #chatbot summary {cursor: pointer; font-weight: 600}
 #chatbot blockquote {margin: .3em 0; font-style: italic}
+#library *, #ratings * {font-family: var(--font) !important}
 """
 
 
@@ -125,6 +136,17 @@ class Handlers:
         self.service = service
         self.exports_dir = Path(exports_dir)
         self._write_lock = threading.Lock()
+        # Model work (embedding, answering) runs on a few fixed threads, not on whichever of
+        # Gradio's 40 worker threads picks the event: every thread that runs torch keeps its own
+        # memory, and 40 of them took a server from 0.6 to 2.8 GB under load (4 threads: 1.6 GB).
+        self._pool = ThreadPoolExecutor(max_workers=ANSWER_CONCURRENCY + 2, thread_name_prefix="briefing-model")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn`` on the model threads, keeping Gradio's context (progress bars) intact."""
+        return self._pool.submit(contextvars.copy_context().run, fn, *args, **kwargs).result()
 
     # -- shared checks -------------------------------------------------------------------------
     def _ready_ids(self) -> set[str]:
@@ -165,13 +187,16 @@ class Handlers:
         session = _session(session)
         question = _text(question, "question", 100_000)
         filters = self._filters(documents, doc_types)
+        if len(session.turns) >= MAX_TURNS:
+            raise gr.Error(f"this conversation has {MAX_TURNS} questions; export it and start a new conversation")
         done = fmt.chat_messages(session.turns)
         pending = [{"role": "user", "content": fmt.user_markdown(question)},
                    {"role": "assistant", "content": "_Searching the documents…_"}]
         yield done + pending, session, ""
         text, answer = "", None
         try:
-            for event in self.service.stream(question, list(session.history), filters):
+            events = self.service.stream(question, list(session.history), filters)
+            while (event := self._run(next, events, None)) is not None:
                 if event["type"] == "token":
                     text += event["text"]
                     pending[1] = {"role": "assistant", "content": fmt.partial_markdown(text)}
@@ -193,7 +218,7 @@ class Handlers:
     def ask(self, question: Any, documents: Any = None, doc_types: Any = None) -> tuple[str, list[dict[str, Any]]]:
         """API only: one question (no history) -> the answer as sanitised Markdown and its citations."""
         question = _text(question, "question", 100_000)
-        answer = self.service.ask(question, (), self._filters(documents, doc_types))
+        answer = self._run(self.service.ask, question, (), self._filters(documents, doc_types))
         return fmt.answer_markdown(answer), fmt.citation_dicts(answer.citations)
 
     @_guard
@@ -207,7 +232,7 @@ class Handlers:
             raise gr.Error("nothing to export yet: ask a question first")
         path = self._export_folder() / f"briefing-conversation-{time.strftime('%Y%m%d-%H%M')}.md"
         path.write_text(fmt.conversation_markdown(session.turns), encoding="utf-8")
-        return gr.DownloadButton(value=str(path), visible=True)
+        return str(path)
 
     @_guard
     def rate(self, session: Any, like: gr.LikeData) -> tuple[ChatSession, str]:
@@ -218,7 +243,8 @@ class Handlers:
             raise gr.Error("that message is not an answer in this conversation")
         turn_no = index // 2
         turn = session.turns[turn_no]
-        rating = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(like.liked)  # type: ignore[call-overload]
+        liked = like.liked if isinstance(like.liked, bool | str) else None
+        rating = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(liked)  # type: ignore[call-overload]
         store = self.service.feedback
         if rating is None:  # the rating was taken back
             if turn.feedback_id is not None:
@@ -246,17 +272,17 @@ class Handlers:
 
     # -- documents -----------------------------------------------------------------------------
     @_guard
-    def library(self) -> tuple[Any, ...]:
-        """The library table and the document choices of every dropdown."""
+    def library(self, select_plan: bool = False) -> tuple[Any, ...]:
+        """The library table and the document choices of every dropdown (on load: a plan chosen)."""
         rows = self.service.status()
         ready = fmt.document_choices(rows)
         everything = fmt.document_choices(rows, ready_only=False)
-        plans = [c for c in ready if "(Master plan)" in c[0]] + [c for c in ready if "(Master plan)" not in c[0]]
+        plans = fmt.document_choices(rows, first_type="master_plan")
         return (
             fmt.library_rows(rows),
             gr.Dropdown(choices=ready),
             gr.Dropdown(choices=everything),
-            gr.Dropdown(choices=plans),
+            gr.Dropdown(choices=plans, value=plans[0][1]) if select_plan is True and plans else gr.Dropdown(choices=plans),
         )
 
     @_guard
@@ -272,16 +298,15 @@ class Handlers:
                 raise gr.Error(f"unknown document type {wanted!r}; known: auto, {', '.join(DOC_TYPES)}")
             digest = _sha256(path)  # doc_id is the file's SHA-256 (see the README)
 
-            def report_progress(stage: str, done: int, total: int) -> None:
-                progress((done, total or None), desc=f"{stage}: {done}/{total}")
-
             progress(0, desc="reading the file")
             with self._write_lock:
-                report = self.service.ingest_upload(
-                    path, name, None if wanted == "auto" else wanted, progress=report_progress
+                report = self._run(
+                    self.service.ingest_upload, path, name, None if wanted == "auto" else wanted, progress=_reporter(progress)
                 )
-        finally:
-            path.unlink(missing_ok=True)  # a refused upload leaves nothing in the cache
+        finally:  # moved, or refused: either way nothing of it stays in the cache
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
         try:
             document = self.service.document(digest)
         except BriefingError:
@@ -332,12 +357,8 @@ class Handlers:
         known = available_frameworks()
         if name not in known:
             raise gr.Error(f"unknown framework {name!r}; known: {', '.join(known)}")
-
-        def report_progress(stage: str, done: int, total: int) -> None:
-            progress((done, total or None), desc=f"{stage}: {done}/{total}")
-
         progress(0, desc="reading the plan")
-        result = self.service.critique(doc_id, name, report_progress)
+        result = self._run(self.service.critique, doc_id, name, _reporter(progress))
         folder = self._export_folder()
         stem = f"critique-{fmt.slug(result.plan.title)}-{name}"
         docx, md = folder / f"{stem}.docx", folder / f"{stem}.md"
@@ -345,8 +366,8 @@ class Handlers:
         md.write_text(critique_markdown(result), encoding="utf-8")
         return (
             fmt.critique_dict(result),
-            gr.DownloadButton(value=str(docx), visible=True),
-            gr.DownloadButton(value=str(md), visible=True),
+            str(docx),
+            str(md),
             fmt.rating_rows(result),
             fmt.findings_markdown(result),
         )
@@ -362,6 +383,17 @@ class Handlers:
             info["store_kind"] = "embedded Chroma in the data directory"
             info["store_size"] = fmt.human_size(_du(settings.chroma_path) + _du(settings.manifest_path))
         return fmt.about_markdown(info)
+
+
+STAGES = {"files": "files parsed", "chunks": "passages indexed", "critique": "review steps done"}
+
+
+def _reporter(progress: gr.Progress) -> Callable[[str, int, int], None]:
+    """The service's ``progress(stage, done, total)`` shown as Gradio's progress bar."""
+    def report(stage: str, done: int, total: int) -> None:
+        progress((done, total or None), desc=f"{STAGES.get(stage, stage)}: {done} of {total}")
+
+    return report
 
 
 def _sha256(path: Path) -> str:
@@ -382,7 +414,8 @@ def _du(path: Path) -> int:
 
 def build_ui(service: Any, *, exports_dir: Path | None = None) -> gr.Blocks:
     """The Blocks for one service (queue configured); launch with ``launch_options(settings)``."""
-    h = Handlers(service, exports_dir or Path(tempfile.mkdtemp(prefix="briefing-exports-")))
+    # Downloads are written straight into Gradio's cache (no second copy), cleaned after an hour.
+    h = Handlers(service, exports_dir or Path(gr.utils.get_upload_folder()) / "briefing-exports")
     limit_mb = service.settings.max_file_mb
     type_choices = [(label, key) for key, label in fmt.DOC_TYPE_LABELS.items()]
     with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(900, EXPORT_MAX_AGE_S)) as demo:
@@ -423,7 +456,7 @@ def build_ui(service: Any, *, exports_dir: Path | None = None) -> gr.Blocks:
                     upload = gr.File(label="File", file_types=list(UPLOAD_TYPES), type="filepath", scale=3, elem_id="upload")
                     with gr.Column(scale=1):
                         upload_type = gr.Dropdown(label="Document type", choices=[("Auto-detect", "auto"), *type_choices],
-                                                  value="auto")
+                                                  value="auto", elem_id="upload-type")
                         ingest_btn = gr.Button("Ingest", variant="primary", elem_id="ingest")
                 ingest_note = gr.Markdown(elem_id="ingest-note")
                 with gr.Accordion("Ingest report (JSON)", open=False):
@@ -450,11 +483,13 @@ def build_ui(service: Any, *, exports_dir: Path | None = None) -> gr.Blocks:
                 with gr.Row():
                     docx_btn = gr.DownloadButton("Download DOCX", visible=False, elem_id="download-docx")
                     md_btn = gr.DownloadButton("Download Markdown", visible=False, elem_id="download-md")
-                ratings = gr.Dataframe(headers=fmt.RATING_HEADERS, label="Ratings", interactive=False, wrap=True)
+                ratings = gr.Dataframe(headers=fmt.RATING_HEADERS, label="Ratings (details and evidence below)",
+                                       interactive=False, wrap=True, max_height=720,
+                                       column_widths=["20%", "12%", "12%", "56%"], elem_id="ratings")
                 findings = gr.Markdown(elem_id="findings")
                 with gr.Accordion("Critique (JSON)", open=False):
                     critique_json = gr.JSON(show_label=False)
-            with gr.Tab("About", id="about"):
+            with gr.Tab("About", id="about") as about_tab:
                 about = gr.Markdown(elem_id="about")
                 about_btn = gr.Button("Refresh", size="sm")
                 gr.Markdown("Runs offline on this machine. For production, serve it behind the ministry's "
@@ -463,29 +498,42 @@ def build_ui(service: Any, *, exports_dir: Path | None = None) -> gr.Blocks:
         lib_outputs = [library, doc_filter, manage_doc, plan]
         answer = {"concurrency_id": "answer", "concurrency_limit": ANSWER_CONCURRENCY}
         write = {"concurrency_id": "write", "concurrency_limit": 1}
+        refresh_btn.click(h.library, None, lib_outputs, api_name="library")
+        about_btn.click(h.about, None, [about], api_name="about")
+        about_tab.select(h.about, None, [about], api_name="about_on_select", api_visibility="private")
         gr.on([question.submit, ask_btn.click], h.chat, [question, doc_filter, type_filter, session],
               [chatbot, session, question], api_name="chat", **answer)
         gr.api(_ask_endpoint(h), api_name="ask", **answer)
-        chatbot.clear(h.new_conversation, None, [chatbot, session, question, export_file], api_visibility="private")
+        chatbot.clear(h.new_conversation, None, [chatbot, session, question, export_file], api_name="clear_conversation",
+                      api_visibility="private")
         new_btn.click(h.new_conversation, None, [chatbot, session, question, export_file], api_name="new_conversation")
-        export_btn.click(h.export_conversation, [session], [export_file], api_name="export_conversation")
+        export_btn.click(h.export_conversation, [session], [export_file], api_name="export_conversation"
+                         ).success(_show(1), None, [export_file], api_name="show_export", api_visibility="private")
         chatbot.like(h.rate, [session], [session, feedback_note], api_name="rate")
         comment_btn.click(h.comment, [comment, session], [session, feedback_note, comment], api_name="comment")
         ingest_btn.click(h.ingest, [upload, upload_type], [ingest_json, ingest_note, upload], api_name="ingest", **write
-                         ).then(h.library, None, lib_outputs, api_visibility="private")
-        refresh_btn.click(h.library, None, lib_outputs, api_name="library")
+                         ).then(h.library, None, lib_outputs, api_name="library_after_ingest", api_visibility="private")
         type_btn.click(h.set_type, [manage_doc, new_type], [manage_note], api_name="set_type", **write
-                       ).then(h.library, None, lib_outputs, api_visibility="private")
+                       ).then(h.library, None, lib_outputs, api_name="library_after_set_type", api_visibility="private")
         remove_btn.click(h.remove, [manage_doc, confirm], [manage_note, confirm], api_name="remove", **write
-                         ).then(h.library, None, lib_outputs, api_visibility="private")
+                         ).then(h.library, None, lib_outputs, api_name="library_after_remove", api_visibility="private")
         critique_btn.click(h.critique, [plan, framework], [critique_json, docx_btn, md_btn, ratings, findings],
-                           api_name="critique", concurrency_id="critique", concurrency_limit=1)
-        about_btn.click(h.about, None, [about], api_name="about")
-        demo.load(h.library, None, lib_outputs, api_visibility="private")
-        demo.load(h.about, None, [about], api_visibility="private")
+                           api_name="critique", concurrency_id="critique", concurrency_limit=1
+                           ).success(_show(2), None, [docx_btn, md_btn], api_name="show_downloads", api_visibility="private")
+        demo.load(functools.partial(h.library, True), None, lib_outputs, api_name="load_library",
+                  api_visibility="private")
+        demo.load(h.about, None, [about], api_name="load_about", api_visibility="private")
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=4)
     demo.handlers = h  # type: ignore[attr-defined]  # for tests
     return demo
+
+
+def _show(n: int) -> Callable[[], Any]:
+    """Reveal ``n`` download buttons once they hold a file (a separate step keeps the API output a file)."""
+    def show() -> Any:
+        return gr.DownloadButton(visible=True) if n == 1 else tuple(gr.DownloadButton(visible=True) for _ in range(n))
+
+    return show
 
 
 def _ask_endpoint(h: Handlers) -> Callable[..., Any]:
@@ -514,9 +562,13 @@ def _frameworks() -> list[str]:
     return available_frameworks()
 
 
-def auth_from_env() -> list[tuple[str, str]] | None:
-    """Basic auth for a single-team deployment from BRIEFING_UI_USER / BRIEFING_UI_PASSWORD."""
-    user, password = os.environ.get("BRIEFING_UI_USER", ""), os.environ.get("BRIEFING_UI_PASSWORD", "")
+def auth_from(settings: Any) -> list[tuple[str, str]] | None:
+    """Basic auth for a single-team deployment: ``ui_user``/``ui_password`` settings if Settings has
+    them, else the BRIEFING_UI_USER / BRIEFING_UI_PASSWORD environment variables; both or neither."""
+    user = getattr(settings, "ui_user", None) or os.environ.get("BRIEFING_UI_USER", "")
+    secret = getattr(settings, "ui_password", None)
+    password = secret.get_secret_value() if hasattr(secret, "get_secret_value") else (secret or "")
+    password = password or os.environ.get("BRIEFING_UI_PASSWORD", "")
     if bool(user) != bool(password):
         raise ConfigError("set both BRIEFING_UI_USER and BRIEFING_UI_PASSWORD, or neither")
     return [(user, password)] if user else None
@@ -552,24 +604,44 @@ def ensure_library(service: Any) -> None:
         service.ingest([corpus])
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd, docker stop) ends the server like Ctrl-C, so the cleanup below runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Run the web UI until interrupted, on one writer service and a private Gradio cache."""
     from assistant.service import build_service
 
-    auth = auth_from_env()
+    auth = auth_from(settings)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     cache = Path(tempfile.mkdtemp(prefix="briefing-gradio-"))
     os.environ["GRADIO_TEMP_DIR"] = str(cache)  # uploads and downloads live here, nowhere shared
-    service = build_service(settings, writer=True)
-    demo = None
+    service = demo = None
     try:
+        service = build_service(settings, writer=True)
         ensure_library(service)
-        demo = build_ui(service, exports_dir=cache / "exports")
+        demo = build_ui(service)
         if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
             print("warning: serving beyond this machine without a password; put it behind the SSO proxy", flush=True)
-        demo.launch(server_name=host, server_port=port, auth=auth, **launch_options(settings))
+        with _sigterm_as_interrupt():
+            demo.launch(server_name=host, server_port=port, auth=auth, **launch_options(settings))
     finally:
-        if demo is not None:
-            demo.close()
-        service.close()
+        with contextlib.suppress(Exception):
+            if demo is not None:
+                demo.close()
+        if service is not None:
+            service.close()
         shutil.rmtree(cache, ignore_errors=True)

@@ -163,16 +163,18 @@ def library_rows(rows: Iterable[dict[str, Any]]) -> list[list[Any]]:
     return out
 
 
-def document_choices(rows: Iterable[dict[str, Any]], *, ready_only: bool = True) -> list[tuple[str, str]]:
-    """(label, doc_id) pairs for dropdowns, titles first."""
-    choices = []
+def document_choices(
+    rows: Iterable[dict[str, Any]], *, ready_only: bool = True, first_type: str | None = None
+) -> list[tuple[str, str]]:
+    """(label, doc_id) pairs for dropdowns, by title; documents of ``first_type`` first."""
+    keyed = []
     for r in rows:
         if ready_only and r.get("status") != "ready":
             continue
         title = r.get("title") or Path(str(r.get("source", ""))).name
         label = f"{title} ({DOC_TYPE_LABELS.get(r.get('doc_type', ''), r.get('doc_type', ''))})"
-        choices.append((label, str(r["doc_id"])))
-    return sorted(choices)
+        keyed.append((r.get("doc_type") != first_type, label, str(r["doc_id"])))
+    return [(label, doc_id) for _, label, doc_id in sorted(keyed)]
 
 
 def public_report(report: dict[str, Any], document: dict[str, Any] | None) -> dict[str, Any]:
@@ -225,7 +227,7 @@ def about_markdown(info: dict[str, Any]) -> str:
         ("Store size on disk", info.get("store_size", "")),
     ]
     body = "\n".join(f"| {escape_text(str(k))} | {escape_text(str(v))} |" for k, v in rows if v != "")
-    return sanitise("| | |\n|---|---|\n" + body)
+    return sanitise("| Setting | Value |\n|---|---|\n" + body)
 
 
 def human_size(n_bytes: int) -> str:
@@ -262,10 +264,15 @@ def _pages(evidence: Sequence[Evidence]) -> str:
     return text or "none found"
 
 
+def _cut(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def rating_rows(critique: Critique) -> list[list[str]]:
-    """One row per cause: name, rating, the pages of its evidence, the rationale (plain text cells)."""
+    """One row per cause: name, rating, the pages of its evidence, the rationale cut short (plain text)."""
     return [
-        [f"{f.cause_id} {f.cause}", RATING_LABELS.get(f.rating, f.rating), _pages(f.evidence), " ".join(f.rationale.split())]
+        [f"{f.cause_id} {f.cause}", RATING_LABELS.get(f.rating, f.rating), _pages(f.evidence), _cut(f.rationale, 240)]
         for f in critique.findings
     ]
 
