@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Installs, ingests corpus/documents if the store is empty, serves http://127.0.0.1:7860
 run: $(STAMP)
-	$(VENV)/bin/briefing ingest corpus/documents
-	$(VENV)/bin/briefing status
+	$(VENV)/bin/briefing serve
 
 # The browser test drives Debian's chromium (never a browser a test tool downloads).
 browser:
@@ -29,6 +29,9 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(VENV)/bin/briefing bench ingest
+	$(VENV)/bin/briefing bench query
+	$(VENV)/bin/briefing bench critique
+	$(VENV)/bin/briefing bench ui
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check assistant ingest evals tests

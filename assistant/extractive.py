@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 
 from assistant.embeddings import Embedder
 from assistant.guard import is_instruction
@@ -96,6 +98,7 @@ class ExtractiveAnswerer:
         if not 0 <= lexical_weight <= 1:
             raise ValueError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
         self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}  # sentence -> vector; passages recur across questions
         self.min_score = min_score
         self.max_sentences = max_sentences
         self.lexical_weight = lexical_weight
@@ -104,8 +107,7 @@ class ExtractiveAnswerer:
         candidates = _candidates(passages)
         if not candidates:
             return []
-        vectors = self.embedder.embed([question] + [c[3] for c in candidates])
-        dense = vectors[1:] @ vectors[0]
+        dense = self._similarities(question, [c[3] for c in candidates])
         query_tokens = tokenize(question)
         asks_who = bool(_ASKS_WHO.search(question))
         scored = []
@@ -117,6 +119,14 @@ class ExtractiveAnswerer:
             scored.append(Scored(passage, start, end, sentence, total, float(cos), lex))
         scored.sort(key=lambda s: -s.score)
         return scored
+
+    def _similarities(self, question: str, sentences: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
+        vectors = self.embedder.embed([question] + missing)
+        if len(self._vectors) > 50_000:
+            self._vectors.clear()
+        self._vectors.update(zip(missing, vectors[1:], strict=True))
+        return np.stack([self._vectors[s] for s in sentences]) @ vectors[0]
 
     def answer(self, question: str, passages: list[Passage], index: LexicalIndex) -> tuple[str, bool, list[tuple[Passage, str]]]:
         """Return (text with [n] markers, answered, [(passage, quoted sentence)])."""

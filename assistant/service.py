@@ -115,7 +115,10 @@ class BriefingService:
         folder.mkdir(parents=True)
         target = folder / safe_file_name(original_name)
         shutil.move(str(path), target)
-        return self.ingest([target], doc_type=doc_type, **options)
+        report = self.ingest([target], doc_type=doc_type, **options)
+        if not (report.added or report.updated):  # a duplicate or a failure: keep no copy
+            shutil.rmtree(folder, ignore_errors=True)
+        return report
 
     def critique(self, ref: str, framework: str = "eight-causes", progress: ProgressFn | None = None) -> Any:
         """A framework-driven review draft of one plan (see ``assistant.critique``)."""

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(400, ge=16, description="Tokens an LLM answer may have.")
     llm_context_tokens: int = Field(2048, ge=512, description="Context window of a local GGUF model.")
 
+    # -- web UI ----------------------------------------------------------------------------------
+    ui_user: str | None = Field(None, description="Basic-auth user for a single-team deployment.")
+    ui_password: SecretStr | None = Field(None, description="Basic-auth password (a secret, never logged).")
+
     @field_validator("chroma_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
