@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser lint bench clean
+.PHONY: run test install browser lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)
 	$(VENV)/bin/briefing bench query
 	$(VENV)/bin/briefing bench critique
 	$(VENV)/bin/briefing bench ui
+
+eval: $(STAMP)
+	$(VENV)/bin/briefing eval --config all -o eval-report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check assistant ingest evals tests

@@ -21,6 +21,9 @@ EXAMPLES = """examples:
   briefing status
   briefing ask "What is the total budget of the plan?" --doc-type master_plan
   briefing chat
+  briefing critique a09c029f --format docx -o review.docx
+  briefing eval --config all -o eval-report
+  briefing serve --port 7860
   briefing remove 3f2a9c1b                  # by doc_id prefix or path
   briefing bench ingest                     # writes BENCHMARKS.md
 """
@@ -72,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", dest="configs", action="append", default=[], metavar="NAME", help="a configuration to run (repeatable)")
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", type=Path, default=Path("eval-report"), help="report folder")
+    p.add_argument("--thresholds", type=Path, help="floors file (default evals/thresholds.yaml; needed to gate other datasets)")
 
     p = sub.add_parser("serve", help="serve the web UI")
     p.add_argument("--host", default="127.0.0.1")
