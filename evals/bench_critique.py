@@ -13,6 +13,8 @@ embedded) before the timer starts; the load time and the child's whole life are 
 
 from __future__ import annotations
 
+from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
+
 import datetime as dt
 import json
 import os
@@ -26,18 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-SECTION_START = "<!-- bench:critique -->"
-SECTION_END = "<!-- /bench:critique -->"
+SECTION_START, SECTION_END = markers("critique")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "corpus" / "documents"
 GOLD = ROOT / "evals" / "datasets" / "critique_gold.jsonl"
 GENERATED_PAGES = (30, 100)
 TARGET_PAGES, TARGET_S = 30, 15.0
-FILE_HEADER = (
-    "# Benchmarks\n\n"
-    "Written by `briefing bench …`. Each benchmark owns the section between its "
-    "`<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers and rewrites only that.\n"
-)
 
 
 def _log(message: str) -> None:
@@ -185,15 +181,8 @@ def _render(results: list[tuple[dict[str, Any], list[dict[str, Any]]]], settings
 
 
 def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (append it, or create the file, if missing)."""
-    text = output.read_text(encoding="utf-8") if output.exists() else FILE_HEADER
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``output``."""
+    replace_section(output, section, "critique")
 
 
 def run_critique_benchmark(settings: Any, *, repeat: int = 3, output: Path = Path("BENCHMARKS.md")) -> str:

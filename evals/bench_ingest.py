@@ -19,6 +19,8 @@ Worker entry (used by the benchmark itself): ``python -m evals.bench_ingest --wo
 
 from __future__ import annotations
 
+from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
+
 import datetime as dt
 import json
 import os
@@ -35,8 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SECTION_START = "<!-- bench:ingest -->"
-SECTION_END = "<!-- /bench:ingest -->"
+SECTION_START, SECTION_END = markers("ingest")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "corpus" / "documents"
 REALDOCS_DIR = Path("/work/shared/realdocs")
@@ -55,11 +56,6 @@ LABELS = {
     "embed": "(c2) floor: embedding only",
     "reingest": "(d) re-ingest, unchanged",
 }
-FILE_HEADER = (
-    "# Benchmarks\n\n"
-    "Written by `briefing bench …`. Each benchmark owns the section between its "
-    "`<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers and rewrites only that.\n"
-)
 
 
 def _log(message: str) -> None:
@@ -667,15 +663,8 @@ def _render(inputs: list[_Input], settings: Any, notes: list[str], total_s: floa
 
 
 def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (or append it; create the file if missing)."""
-    text = output.read_text(encoding="utf-8") if output.exists() else FILE_HEADER
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``output``."""
+    replace_section(output, section, "ingest")
 
 
 def run_ingest_benchmark(settings: Any, *, pages: int = 500, repeat: int = 3, output: Path = Path("BENCHMARKS.md")) -> str:

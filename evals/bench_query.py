@@ -21,6 +21,8 @@ with its peak RSS:
 
 from __future__ import annotations
 
+from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
+
 import datetime as dt
 import hashlib
 import json
@@ -40,8 +42,7 @@ from typing import Any
 
 import numpy as np
 
-SECTION_START = "<!-- bench:query -->"
-SECTION_END = "<!-- /bench:query -->"
+SECTION_START, SECTION_END = markers("query")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "corpus" / "documents"
 QUESTIONS = ROOT / "evals" / "datasets" / "questions.jsonl"
@@ -53,11 +54,6 @@ N_QUERIES, N_WARMUP = 60, 3
 TARGET_RETRIEVAL_P95_MS = 150.0
 TARGET_ANSWER_P50_MS = 300.0
 TARGET_HYBRID_RATIO = 1.5
-FILE_HEADER = (
-    "# Benchmarks\n\n"
-    "Written by `briefing bench …`. Each benchmark owns the section between its "
-    "`<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers and rewrites only that.\n"
-)
 
 
 def _log(message: str) -> None:
@@ -634,15 +630,8 @@ def _render(ctx: dict[str, Any], settings: Any) -> str:
 
 
 def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (or append it; create the file if missing)."""
-    text = output.read_text(encoding="utf-8") if output.exists() else FILE_HEADER
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``output``."""
+    replace_section(output, section, "query")
 
 
 def _ttft_available() -> str | None:

@@ -17,6 +17,8 @@ its section of BENCHMARKS.md between ``<!-- bench:ui -->`` and ``<!-- /bench:ui 
 
 from __future__ import annotations
 
+from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
+
 import datetime as dt
 import json
 import os
@@ -34,10 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.bench_ingest import FILE_HEADER
 
-SECTION_START = "<!-- bench:ui -->"
-SECTION_END = "<!-- /bench:ui -->"
+SECTION_START, SECTION_END = markers("ui")
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "datasets" / "questions.jsonl"
 USERS = 20
@@ -253,15 +253,8 @@ def _section(phases: list[Phase], startup_s: float, total_s: float) -> str:
 
 
 def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (or append it; create the file if missing)."""
-    text = output.read_text(encoding="utf-8") if output.exists() else FILE_HEADER
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of ``output``."""
+    replace_section(output, section, "ui")
 
 
 def run_ui_benchmark(settings: Any, *, repeat: int = 1, output: Path = Path("BENCHMARKS.md")) -> str:
