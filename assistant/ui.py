@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import inspect
 import logging
 import os
@@ -296,7 +295,6 @@ class Handlers:
             wanted = _text(doc_type, "document type", 40) or "auto"
             if wanted != "auto" and wanted not in DOC_TYPES:
                 raise gr.Error(f"unknown document type {wanted!r}; known: auto, {', '.join(DOC_TYPES)}")
-            digest = _sha256(path)  # doc_id is the file's SHA-256 (see the README)
 
             progress(0, desc="reading the file")
             with self._write_lock:
@@ -307,10 +305,10 @@ class Handlers:
             path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.parent.rmdir()
-        try:
-            document = self.service.document(digest)
-        except BriefingError:
-            document = None
+        document = None
+        if report.doc_ids:
+            with contextlib.suppress(BriefingError):
+                document = self.service.document(report.doc_ids[0])
         public = fmt.public_report(report.to_json(), document)
         return public, fmt.report_markdown(public, name), None
 
@@ -394,14 +392,6 @@ def _reporter(progress: gr.Progress) -> Callable[[str, int, int], None]:
         progress((done, total or None), desc=f"{STAGES.get(stage, stage)}: {done} of {total}")
 
     return report
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _du(path: Path) -> int:

@@ -49,6 +49,8 @@ class IngestReport:
     removed: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     notes: list[dict[str, str]] = field(default_factory=list)
+    #: doc_ids of the files this run saw that are now ready (added, updated or unchanged)
+    doc_ids: list[str] = field(default_factory=list)
     chunks_added: int = 0
     chunks_total: int = 0
     pages: int = 0
@@ -214,6 +216,7 @@ class Ingestor:
                 if forced_type and forced_type != row.doc_type:
                     self.manifest.set_type(doc_id, forced_type)
                 report.unchanged += 1
+                report.doc_ids.append(doc_id)
                 continue
             if row and row.status == "failed" and not retry_failed:
                 report.failed.append({"path": str(path), "reason": row.reason})
@@ -253,6 +256,7 @@ class Ingestor:
                 report.failed.append({"path": str(job.path), "reason": str(exc)})
                 continue
             report.chunks_added += chunks
+            report.doc_ids.append(job.doc_id)
             report.pages += len(result.document.pages)
             for note in result.document.notes:
                 report.notes.append({"path": str(job.path), "note": note})
