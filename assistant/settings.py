@@ -133,15 +133,16 @@ class Settings(BaseSettings):
         return self.data_dir / "manifest.sqlite3"
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; every problem is a ConfigError naming ``what`` and the path."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} not found: {path}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of settings")
+        raise ConfigError(f"{what} {path} must hold a mapping")
     return data
 
 
@@ -152,7 +153,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         ConfigError: naming the field and the problem, when a value is invalid.
     """
     config = config or os.environ.get("BRIEFING_CONFIG")
-    file_values = _read_yaml(Path(config)) if config else {}
+    file_values = read_yaml_mapping(Path(config)) if config else {}
     env_keys = {
         key[len("BRIEFING_") :].lower().split("__")[0]
         for key in os.environ

@@ -13,8 +13,6 @@ embedded) before the timer starts; the load time and the child's whole life are 
 
 from __future__ import annotations
 
-from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
-
 import datetime as dt
 import json
 import os
@@ -27,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from evals.benchmarks_md import markers, replace_section, worker_entry
 
 SECTION_START, SECTION_END = markers("critique")
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,19 +220,7 @@ def run_critique_benchmark(settings: Any, *, repeat: int = 3, output: Path = Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 2 and argv[0] == "--worker":
-        return _worker_main(argv[1])
-    import argparse
-
-    from assistant.settings import load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m evals.bench_critique")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
-    args = parser.parse_args(argv)
-    print(run_critique_benchmark(load_settings(), repeat=args.repeat, output=args.output))
-    return 0
+    return worker_entry("critique", _worker_main, argv)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ Worker entry (used by the benchmark itself): ``python -m evals.bench_ingest --wo
 
 from __future__ import annotations
 
-from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
-
 import datetime as dt
 import json
 import os
@@ -36,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from evals.benchmarks_md import markers, replace_section, worker_entry
 
 SECTION_START, SECTION_END = markers("ingest")
 ROOT = Path(__file__).resolve().parents[1]
@@ -705,20 +705,7 @@ def run_ingest_benchmark(settings: Any, *, pages: int = 500, repeat: int = 3, ou
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 2 and argv[0] == "--worker":
-        return _worker_main(argv[1])
-    from assistant.settings import load_settings
-
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m evals.bench_ingest")
-    parser.add_argument("--pages", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
-    args = parser.parse_args(argv)
-    print(run_ingest_benchmark(load_settings(), pages=args.pages, repeat=args.repeat, output=args.output))
-    return 0
+    return worker_entry("ingest", _worker_main, argv)
 
 
 if __name__ == "__main__":

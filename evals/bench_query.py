@@ -21,8 +21,6 @@ with its peak RSS:
 
 from __future__ import annotations
 
-from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
-
 import datetime as dt
 import hashlib
 import json
@@ -41,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from evals.benchmarks_md import markers, replace_section, worker_entry
 
 SECTION_START, SECTION_END = markers("query")
 ROOT = Path(__file__).resolve().parents[1]
@@ -727,19 +727,7 @@ def run_query_benchmark(settings: Any, *, repeat: int = 3, output: Path = Path("
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 2 and argv[0] == "--worker":
-        return _worker_main(argv[1])
-    import argparse
-
-    from assistant.settings import load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m evals.bench_query")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
-    args = parser.parse_args(argv)
-    print(run_query_benchmark(load_settings(), repeat=args.repeat, output=args.output))
-    return 0
+    return worker_entry("query", _worker_main, argv)
 
 
 if __name__ == "__main__":

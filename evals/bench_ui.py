@@ -17,8 +17,6 @@ its section of BENCHMARKS.md between ``<!-- bench:ui -->`` and ``<!-- /bench:ui 
 
 from __future__ import annotations
 
-from evals.benchmarks_md import FILE_HEADER, markers, replace_section  # noqa: F401
-
 import datetime as dt
 import json
 import os
@@ -35,6 +33,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from evals.benchmarks_md import markers, replace_section
 
 
 SECTION_START, SECTION_END = markers("ui")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 FILE_HEADER = (
@@ -27,3 +29,16 @@ def replace_section(output: Path, section: str, name: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
+
+
+def worker_entry(name: str, worker_main: Callable[[str], int], argv: list[str] | None = None) -> int:
+    """``python -m evals.bench_NAME --worker SPEC``: one measurement in a fresh child process.
+
+    Benchmarks themselves are run with ``briefing bench NAME``; this entry point only serves the
+    children they start.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == "--worker":
+        return worker_main(argv[1])
+    print(f"run this benchmark with: briefing bench {name}", file=sys.stderr)
+    return 2

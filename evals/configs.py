@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from assistant.errors import ConfigError
+from assistant.settings import read_yaml_mapping
 
 if TYPE_CHECKING:
     from assistant.retrieval import Mode
@@ -91,14 +90,7 @@ class Thresholds:
 
 def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
     """Read ``thresholds.yaml``: ``config``, then ``min:`` and ``max:`` maps of metric -> value."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"thresholds file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"thresholds file {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"thresholds file {path} must hold a mapping")
+    data = read_yaml_mapping(path, "thresholds file")
     unknown = set(data) - {"config", "min", "max"}
     if unknown:
         raise ConfigError(f"thresholds file {path}: unknown key(s) {', '.join(sorted(unknown))}; known: config, min, max")
