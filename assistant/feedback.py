@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import BriefingError
+from assistant.core.errors import BriefingError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -45,7 +45,9 @@ def _json_list(value: str | list[Any], field: str) -> str:
     """``value`` as JSON text of a list; a string must already be one."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     if len(text) > MAX_JSON_CHARS:
-        raise FeedbackError(f"{field} is {len(text):,} characters of JSON; the limit is {MAX_JSON_CHARS:,}")
+        raise FeedbackError(
+            f"{field} is {len(text):,} characters of JSON; the limit is {MAX_JSON_CHARS:,}"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -74,7 +76,9 @@ class FeedbackStore:
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
             self._db = db
@@ -105,7 +109,8 @@ class FeedbackStore:
         history_json = _json_list(history, "history")
         with self._lock:
             cur = self._conn().execute(
-                "INSERT INTO feedback (created_at, question, answer, rating, comment, citations, history)"
+                "INSERT INTO feedback (created_at, question, answer, rating, comment, citations, "
+                "history)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), question, answer_text, rating, comment, citations_json, history_json),
             )
@@ -114,13 +119,17 @@ class FeedbackStore:
     def set_comment(self, feedback_id: int, comment: str) -> None:
         """Attach (or replace) the comment of a stored rating."""
         comment = _capped(comment or "", "comment", MAX_COMMENT_CHARS).strip()
-        self._update("UPDATE feedback SET comment = ? WHERE id = ?", (comment, int(feedback_id)), feedback_id)
+        self._update(
+            "UPDATE feedback SET comment = ? WHERE id = ?", (comment, int(feedback_id)), feedback_id
+        )
 
     def set_rating(self, feedback_id: int, rating: str) -> None:
         """Change a stored rating (the user changed their mind)."""
         if rating not in RATINGS:
             raise FeedbackError(f"rating must be 'up' or 'down', not {rating!r}")
-        self._update("UPDATE feedback SET rating = ? WHERE id = ?", (rating, int(feedback_id)), feedback_id)
+        self._update(
+            "UPDATE feedback SET rating = ? WHERE id = ?", (rating, int(feedback_id)), feedback_id
+        )
 
     def delete(self, feedback_id: int) -> None:
         """Forget a rating (the user took it back)."""
@@ -136,10 +145,20 @@ class FeedbackStore:
         """Every stored rating, oldest first, with citations and history decoded."""
         with self._lock:
             cur = self._conn().execute(
-                "SELECT id, created_at, question, answer, rating, comment, citations, history FROM feedback ORDER BY id"
+                "SELECT id, created_at, question, answer, rating, comment, citations, history "
+                "FROM feedback ORDER BY id"
             )
             rows = cur.fetchall()
-        keys = ("id", "created_at", "question", "answer", "rating", "comment", "citations", "history")
+        keys = (
+            "id",
+            "created_at",
+            "question",
+            "answer",
+            "rating",
+            "comment",
+            "citations",
+            "history",
+        )
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
@@ -166,24 +185,28 @@ class FeedbackStore:
                     if not source or not isinstance(page, int) or (source, page) in seen:
                         continue
                     seen.add((source, page))
-                    gold.append({"source": source, "page": page, "section": str(c.get("section", ""))})
+                    gold.append(
+                        {"source": source, "page": page, "section": str(c.get("section", ""))}
+                    )
             history = [
                 {"role": h.get("role"), "content": h.get("content", "")}
                 for h in item["history"]
                 if h.get("role") in ("user", "assistant")
             ]
-            cases.append({
-                "id": f"fb-{item['id']:04d}",
-                "kind": "feedback",
-                "question": item["question"],
-                "history": history,
-                "gold": gold,
-                "facts": [],
-                "answerable": True,
-                "note": item["comment"],
-                "rating": item["rating"],
-                "answer": item["answer"],
-            })
+            cases.append(
+                {
+                    "id": f"fb-{item['id']:04d}",
+                    "kind": "feedback",
+                    "question": item["question"],
+                    "history": history,
+                    "gold": gold,
+                    "facts": [],
+                    "answerable": True,
+                    "note": item["comment"],
+                    "rating": item["rating"],
+                    "answer": item["answer"],
+                }
+            )
         return cases
 
     def close(self) -> None:

@@ -9,31 +9,35 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from assistant.backends import make_chat_model
-from assistant.chat import ChatEngine, Event
-from assistant.embeddings import Embedder, make_embeddings
-from assistant.extractive import ExtractiveAnswerer
-from assistant.locking import WriterLock
-from assistant.models import Answer, Filters, Message
-from assistant.retrieval import Mode, Retriever
-from assistant.settings import Settings
-from assistant.store import VectorStore
-from ingest.manifest import Manifest
-from assistant.errors import IngestError
+from assistant.answer.backends import make_chat_model
+from assistant.answer.chat import ChatEngine
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.retrieval import Mode, Retriever
+from assistant.core.embeddings import Embedder, make_embeddings
+from assistant.core.errors import IngestError
+from assistant.core.locking import WriterLock
+from assistant.core.manifest import DocumentRow, Manifest
+from assistant.core.models import About, Answer, Critique, Event, Filters, Message
+from assistant.core.settings import Settings
+from assistant.core.store import VectorStore
+from assistant.core.text import safe_file_name
 from ingest.pipeline import DOC_TYPES, Ingestor, IngestReport, ProgressFn, normalise_doc_type
-from ingest.text import safe_file_name
 
 
 class BriefingService:
     """Ingest, status, removal and grounded answers: one object behind every front end."""
 
     def __init__(
-        self, settings: Settings, embeddings: Embedder | None = None, *, chat_model: Any | None = None, writer: bool = False
+        self,
+        settings: Settings,
+        embeddings: Embedder | None = None,
+        *,
+        chat_model: Any | None = None,
+        writer: bool = False,
     ) -> None:
         self.settings = settings
         self._embeddings = embeddings
@@ -63,35 +67,45 @@ class BriefingService:
     @cached_property
     def chat(self) -> ChatEngine:
         extractive = ExtractiveAnswerer(
-            self.embeddings, min_score=self.settings.answer_min_score, max_sentences=self.settings.answer_max_sentences
+            self.embeddings,
+            min_score=self.settings.answer_min_score,
+            max_sentences=self.settings.answer_max_sentences,
         )
         model = self._chat_model if self._chat_model is not None else make_chat_model(self.settings)
         return ChatEngine(self.settings, self.retriever, extractive, model)
 
     def ask(
-        self, question: str, history: Sequence[Message] = (), filters: Filters | None = None, mode: Mode = "hybrid"
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
     ) -> Answer:
         """Answer one question (with the session's history for follow-ups)."""
         return self.chat.ask(question, history, filters, mode)
 
-    def stream(self, question: str, history: Sequence[Message] = (), filters: Filters | None = None) -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[Message] = (), filters: Filters | None = None
+    ) -> Iterator[Event]:
         """Token events while the answer is written, then the checked ``Answer``."""
         return self.chat.stream(question, history, filters)
 
     def ingest(self, paths: Sequence[Path], **options: Any) -> IngestReport:
         return self.ingestor.ingest(paths, **options)
 
-    def remove(self, ref: str) -> dict[str, Any]:
-        return asdict(self.ingestor.remove(ref))
+    def remove(self, ref: str) -> DocumentRow:
+        """Delete a document (chunks and manifest row); returns the row it had."""
+        return self.ingestor.remove(ref)
 
-    def status(self) -> list[dict[str, Any]]:
-        return [asdict(row) for row in self.manifest.all()]
+    def status(self) -> list[DocumentRow]:
+        """Every document in the manifest, with its state and failure reason."""
+        return self.manifest.all()
 
-    def document(self, ref: str) -> dict[str, Any]:
+    def document(self, ref: str) -> DocumentRow:
         """One document's manifest row, by doc_id, unique prefix or path."""
-        return asdict(self.ingestor.find(ref))
+        return self.ingestor.find(ref)
 
-    def set_doc_type(self, ref: str, doc_type: str) -> dict[str, Any]:
+    def set_doc_type(self, ref: str, doc_type: str) -> DocumentRow:
         """Change a document's type in the manifest and on every one of its chunks."""
         wanted = normalise_doc_type(doc_type)
         if wanted is None:
@@ -101,7 +115,9 @@ class BriefingService:
         self.manifest.set_type(row.doc_id, wanted)
         return self.document(row.doc_id)
 
-    def ingest_upload(self, path: Path, original_name: str, doc_type: str | None = None, **options: Any) -> IngestReport:
+    def ingest_upload(
+        self, path: Path, original_name: str, doc_type: str | None = None, **options: Any
+    ) -> IngestReport:
         """Ingest an uploaded file, moved first under a server-made id in the data dir.
 
         The size limit is checked before anything is copied; the original name survives only
@@ -110,7 +126,10 @@ class BriefingService:
         size = path.stat().st_size
         limit = self.settings.max_file_mb * 1024 * 1024
         if size > limit:
-            raise IngestError(f"the file is too large ({size / 1048576:.2f} MB; the limit is {self.settings.max_file_mb:g} MB)")
+            raise IngestError(
+                f"the file is too large ({size / 1048576:.2f} MB; the limit is "
+                f"{self.settings.max_file_mb:g} MB)"
+            )
         folder = self.settings.data_dir / "uploads" / uuid.uuid4().hex
         folder.mkdir(parents=True)
         target = folder / safe_file_name(original_name)
@@ -120,12 +139,21 @@ class BriefingService:
             shutil.rmtree(folder, ignore_errors=True)
         return report
 
-    def critique(self, ref: str, framework: str = "eight-causes", progress: ProgressFn | None = None) -> Any:
-        """A framework-driven review draft of one plan (see ``assistant.critique``)."""
-        from assistant.critique import run_critique
+    def critique(
+        self, ref: str, framework: str = "eight-causes", progress: ProgressFn | None = None
+    ) -> Critique:
+        """A framework-driven review draft of one plan (see ``assistant.critique.critic``)."""
+        from assistant.critique.critic import Critic
 
         row = self.ingestor.find(ref)
-        return run_critique(self, row.doc_id, framework, progress)
+        critic = Critic(
+            manifest=self.manifest,
+            store=self.store,
+            embedder=self.embeddings,
+            chat_model=self.chat.chat_model,
+            settings=self.settings,
+        )
+        return critic.run(row.doc_id, framework, progress)
 
     @cached_property
     def feedback(self) -> Any:
@@ -133,22 +161,22 @@ class BriefingService:
 
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
 
-    def about(self) -> dict[str, Any]:
+    def about(self) -> About:
         """What is running: version, answer backend and model, store location and size."""
         from assistant import __version__
 
         rows = self.manifest.all()
-        return {
-            "version": __version__,
-            "answer_backend": self.chat.backend,
-            "llm_model": self.settings.llm_model if self.chat.backend != "extractive" else "",
-            "embedding_model": self.embeddings.name,
-            "embedding_precision": getattr(self.embeddings, "precision", ""),
-            "store": self.store.location,
-            "chunks": self.store.count(),
-            "documents": len(rows),
-            "ready": sum(r.status == "ready" for r in rows),
-        }
+        return About(
+            version=__version__,
+            answer_backend=self.chat.backend,
+            llm_model=self.settings.llm_model if self.chat.backend != "extractive" else "",
+            embedding_model=self.embeddings.name,
+            embedding_precision=str(getattr(self.embeddings, "precision", "")),
+            store=self.store.location,
+            chunks=self.store.count(),
+            documents=len(rows),
+            ready=sum(r.status == "ready" for r in rows),
+        )
 
     def close(self) -> None:
         if "manifest" in self.__dict__:
@@ -160,7 +188,11 @@ class BriefingService:
 
 
 def build_service(
-    settings: Settings, embeddings: Embedder | None = None, *, chat_model: Any | None = None, writer: bool = False
+    settings: Settings,
+    embeddings: Embedder | None = None,
+    *,
+    chat_model: Any | None = None,
+    writer: bool = False,
 ) -> BriefingService:
     """Assemble the service; gaps are filled from settings on first use.
 

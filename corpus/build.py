@@ -52,8 +52,22 @@ TARGETS: dict[str, str] = {
 }
 
 # Used only when the DejaVu fonts are missing and we fall back to Helvetica.
-_LATIN1 = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
-                         "•": "-", "…": "...", "≈": "~", "→": "->", "≤": "<=", "≥": ">="})
+_LATIN1 = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "•": "-",
+        "…": "...",
+        "≈": "~",
+        "→": "->",
+        "≤": "<=",
+        "≥": ">=",
+    }
+)
 
 
 @dataclass
@@ -85,7 +99,7 @@ def split_front_matter(raw: str) -> tuple[dict, str]:
     match = re.match(r"^---\n(.*?)\n---\n", raw, re.S)
     if not match:
         return {}, raw
-    return yaml.safe_load(match.group(1)) or {}, raw[match.end():]
+    return yaml.safe_load(match.group(1)) or {}, raw[match.end() :]
 
 
 def _cells(line: str) -> list[str]:
@@ -145,7 +159,7 @@ def doc_date(meta: dict) -> dt.datetime:
     date = meta.get("date") or dt.date(int(meta.get("year", 2025)), 1, 1)
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
-    return dt.datetime(date.year, date.month, date.day, 9, 0, tzinfo=dt.timezone.utc)
+    return dt.datetime(date.year, date.month, date.day, 9, 0, tzinfo=dt.UTC)
 
 
 class CorpusPDF(FPDF):
@@ -213,8 +227,14 @@ def render_table(pdf: CorpusPDF, rows: list[list[str]]) -> None:
     pdf.ln(3)
 
 
-def _write(pdf: CorpusPDF, text: str, size: float = BODY_SIZE, line: float = BODY_LINE,
-           bold: bool = False, width: float = 0) -> None:
+def _write(
+    pdf: CorpusPDF,
+    text: str,
+    size: float = BODY_SIZE,
+    line: float = BODY_LINE,
+    bold: bool = False,
+    width: float = 0,
+) -> None:
     """Write left-aligned wrapped text (no justification, so extracted words keep single spaces)."""
     pdf.set_font(pdf.body_font, "B" if bold else "", size)
     pdf.multi_cell(width, line, pdf.clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
@@ -232,7 +252,9 @@ def build_pdf(meta: dict, blocks: list[Block], out: Path) -> None:
     pdf.set_title(meta["title"])
     pdf.set_author(meta.get("author", "Briefing sample corpus (fictional)"))
     pdf.set_subject(f"{meta.get('doc_type', '')} ({meta.get('year', '')})")
-    pdf.set_keywords(f"doc_type={meta.get('doc_type', '')}; year={meta.get('year', '')}; fictional sample")
+    pdf.set_keywords(
+        f"doc_type={meta.get('doc_type', '')}; year={meta.get('year', '')}; fictional sample"
+    )
     pdf.set_creator("corpus/build.py")
     pdf.set_creation_date(doc_date(meta))
     pdf.set_lang("en")
@@ -292,7 +314,9 @@ def build_docx(meta: dict, blocks: list[Block], out: Path) -> None:
     props.title = meta["title"]
     props.author = meta.get("author", "Briefing sample corpus (fictional)")
     props.subject = f"{meta.get('doc_type', '')} ({meta.get('year', '')})"
-    props.keywords = f"doc_type={meta.get('doc_type', '')}; year={meta.get('year', '')}; fictional sample"
+    props.keywords = (
+        f"doc_type={meta.get('doc_type', '')}; year={meta.get('year', '')}; fictional sample"
+    )
     props.created = props.modified = doc_date(meta).replace(tzinfo=None)
     props.last_modified_by = "corpus/build.py"
     props.revision = 1
@@ -328,7 +352,10 @@ def build_docx(meta: dict, blocks: list[Block], out: Path) -> None:
 def _write_fixed_zip(data: bytes, out: Path, when: dt.datetime) -> None:
     """Rewrite a ZIP (DOCX) with fixed entry timestamps so builds are byte-identical."""
     stamp = when.timetuple()[:6]
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
             fixed.compress_type = zipfile.ZIP_DEFLATED

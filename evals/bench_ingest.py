@@ -65,59 +65,127 @@ def _log(message: str) -> None:
 # -- the generated plan ---------------------------------------------------------------------
 
 _TOPICS = [
-    "Digital identity and trust services", "Interoperability and base registries",
-    "Cloud first and data centre consolidation", "Cybersecurity of public administration",
-    "Open data and data governance", "Digital skills in the civil service",
-    "Once-only principle and service redesign", "Electronic procurement",
-    "Health information systems", "Digital services for businesses",
-    "Connectivity and broadband in rural areas", "Electronic invoicing and payments",
-    "Records management and digital archives", "Accessibility and inclusion",
-    "Artificial intelligence in public services", "Municipal and regional digitalisation",
-    "Enterprise architecture and standards", "Legacy system modernisation",
-    "Citizen portal and single digital gateway", "Programme management and funding",
+    "Digital identity and trust services",
+    "Interoperability and base registries",
+    "Cloud first and data centre consolidation",
+    "Cybersecurity of public administration",
+    "Open data and data governance",
+    "Digital skills in the civil service",
+    "Once-only principle and service redesign",
+    "Electronic procurement",
+    "Health information systems",
+    "Digital services for businesses",
+    "Connectivity and broadband in rural areas",
+    "Electronic invoicing and payments",
+    "Records management and digital archives",
+    "Accessibility and inclusion",
+    "Artificial intelligence in public services",
+    "Municipal and regional digitalisation",
+    "Enterprise architecture and standards",
+    "Legacy system modernisation",
+    "Citizen portal and single digital gateway",
+    "Programme management and funding",
 ]
 _ASPECTS = [
-    "Current situation", "Strategic objectives", "Planned actions", "Governance and responsibilities",
-    "Funding and procurement", "Risks and mitigations", "Performance indicators",
-    "Timeline and milestones", "Lessons from the previous plan", "Stakeholder engagement",
+    "Current situation",
+    "Strategic objectives",
+    "Planned actions",
+    "Governance and responsibilities",
+    "Funding and procurement",
+    "Risks and mitigations",
+    "Performance indicators",
+    "Timeline and milestones",
+    "Lessons from the previous plan",
+    "Stakeholder engagement",
 ]
 _FOCUS = [
-    "Central government", "Regions and municipalities", "Pilot projects", "Shared platforms",
-    "Legal framework", "Capacity building", "Vendor management", "User research",
-    "Monitoring arrangements", "Transition plan", "Security requirements", "Data quality",
+    "Central government",
+    "Regions and municipalities",
+    "Pilot projects",
+    "Shared platforms",
+    "Legal framework",
+    "Capacity building",
+    "Vendor management",
+    "User research",
+    "Monitoring arrangements",
+    "Transition plan",
+    "Security requirements",
+    "Data quality",
 ]
 _AGENCIES = [
-    "the Digital Government Agency", "the Ministry of Finance", "the National Cybersecurity Centre",
-    "the Office of the Prime Minister", "the Statistics Office", "the Ministry of Health",
-    "the Procurement Authority", "the Association of Municipalities", "the Data Protection Authority",
-    "the Ministry of Interior", "the Court of Audit", "the Tax Administration",
+    "the Digital Government Agency",
+    "the Ministry of Finance",
+    "the National Cybersecurity Centre",
+    "the Office of the Prime Minister",
+    "the Statistics Office",
+    "the Ministry of Health",
+    "the Procurement Authority",
+    "the Association of Municipalities",
+    "the Data Protection Authority",
+    "the Ministry of Interior",
+    "the Court of Audit",
+    "the Tax Administration",
 ]
 _OBJECTS = [
-    "the national electronic identity scheme", "a shared cloud platform for ministries",
-    "the base registry of addresses", "a common API gateway", "the open data portal",
-    "a catalogue of reusable software components", "the single sign-on service",
-    "the electronic invoicing hub", "a training curriculum for IT project managers",
-    "the interoperability framework", "a register of public algorithms",
-    "the document management system", "a service design playbook", "the payment platform",
-    "a security operations centre", "the metadata standard for public datasets",
-    "the citizen notification service", "a national broadband map",
+    "the national electronic identity scheme",
+    "a shared cloud platform for ministries",
+    "the base registry of addresses",
+    "a common API gateway",
+    "the open data portal",
+    "a catalogue of reusable software components",
+    "the single sign-on service",
+    "the electronic invoicing hub",
+    "a training curriculum for IT project managers",
+    "the interoperability framework",
+    "a register of public algorithms",
+    "the document management system",
+    "a service design playbook",
+    "the payment platform",
+    "a security operations centre",
+    "the metadata standard for public datasets",
+    "the citizen notification service",
+    "a national broadband map",
 ]
 _VERBS = [
-    "deploy", "extend", "consolidate", "procure", "pilot", "evaluate", "migrate", "standardise",
-    "retire", "integrate", "document", "fund", "audit", "redesign", "open up",
+    "deploy",
+    "extend",
+    "consolidate",
+    "procure",
+    "pilot",
+    "evaluate",
+    "migrate",
+    "standardise",
+    "retire",
+    "integrate",
+    "document",
+    "fund",
+    "audit",
+    "redesign",
+    "open up",
 ]
 _QUALIFIERS = [
-    "before the end of the plan period", "in at least five regions", "with a modular contract",
-    "under a common governance board", "using open standards", "in two iterations",
-    "after a public consultation", "with measurable service levels", "on a cost-recovery basis",
-    "in line with the European Interoperability Framework", "without new legislation",
+    "before the end of the plan period",
+    "in at least five regions",
+    "with a modular contract",
+    "under a common governance board",
+    "using open standards",
+    "in two iterations",
+    "after a public consultation",
+    "with measurable service levels",
+    "on a cost-recovery basis",
+    "in line with the European Interoperability Framework",
+    "without new legislation",
     "subject to the mid-term review",
 ]
 _PROBLEMS = [
-    "adoption remained below expectations", "the budget was spent on licences rather than delivery",
-    "responsibilities were split between too many bodies", "procurement took longer than the build",
-    "legacy systems could not exchange data", "skills shortages delayed every milestone",
-    "indicators measured outputs instead of outcomes", "users were not involved early enough",
+    "adoption remained below expectations",
+    "the budget was spent on licences rather than delivery",
+    "responsibilities were split between too many bodies",
+    "procurement took longer than the build",
+    "legacy systems could not exchange data",
+    "skills shortages delayed every milestone",
+    "indicators measured outputs instead of outcomes",
+    "users were not involved early enough",
     "several contracts locked the administration into one supplier",
 ]
 _FINDINGS = [
@@ -128,18 +196,44 @@ _FINDINGS = [
     "the share of online transactions grew steadily but unevenly",
     "small municipalities lack dedicated IT staff",
 ]
-_POPULATIONS = ["citizens", "businesses", "municipalities", "public servants", "ministries", "hospitals"]
+_POPULATIONS = [
+    "citizens",
+    "businesses",
+    "municipalities",
+    "public servants",
+    "ministries",
+    "hospitals",
+]
 _OUTCOMES = [
-    "complete the most common procedures online", "use the national electronic identity",
-    "receive notifications digitally", "reuse data already held by the administration",
-    "host their systems on the shared platform", "publish their data as open data",
+    "complete the most common procedures online",
+    "use the national electronic identity",
+    "receive notifications digitally",
+    "reuse data already held by the administration",
+    "host their systems on the shared platform",
+    "publish their data as open data",
 ]
 _INDICATORS = [
-    "the share of fully digital services", "user satisfaction scores", "the number of API calls",
-    "average processing time", "cost per transaction", "the availability of core platforms",
+    "the share of fully digital services",
+    "user satisfaction scores",
+    "the number of API calls",
+    "average processing time",
+    "cost per transaction",
+    "the availability of core platforms",
 ]
-_BODIES = ["the steering committee", "Parliament", "the Council of Ministers", "the programme board"]
-_CONNECTIVES = ["In addition", "At the same time", "Consequently", "In practice", "For this reason", "Meanwhile"]
+_BODIES = [
+    "the steering committee",
+    "Parliament",
+    "the Council of Ministers",
+    "the programme board",
+]
+_CONNECTIVES = [
+    "In addition",
+    "At the same time",
+    "Consequently",
+    "In practice",
+    "For this reason",
+    "Meanwhile",
+]
 _FREQ = ["quarterly", "twice a year", "annually", "monthly"]
 
 
@@ -155,18 +249,24 @@ def _sentence(rng: random.Random) -> str:
     elif kind == 3:
         s = f"{c(_CONNECTIVES)}, {c(_AGENCIES)} is expected to {c(_VERBS)} {c(_OBJECTS)} together with {c(_AGENCIES)}."
     elif kind == 4:
-        s = (f"A budget of EUR {rng.randrange(2, 180)}.{rng.randrange(10)} million is earmarked for "
-             f"{c(_OBJECTS)} over {rng.randrange(2, 6)} years.")
+        s = (
+            f"A budget of EUR {rng.randrange(2, 180)}.{rng.randrange(10)} million is earmarked for "
+            f"{c(_OBJECTS)} over {rng.randrange(2, 6)} years."
+        )
     elif kind == 5:
         s = f"The assessment carried out in {rng.randrange(2019, 2026)} found that {c(_FINDINGS)}."
     elif kind == 6:
         s = f"Progress will be measured against {c(_INDICATORS)} and reported {c(_FREQ)} to {c(_BODIES)}."
     elif kind == 7:
-        s = (f"Where {c(_PROBLEMS)}, the plan requires {c(_AGENCIES)} to {c(_VERBS)} "
-             f"{c(_OBJECTS)} {c(_QUALIFIERS)}.")
+        s = (
+            f"Where {c(_PROBLEMS)}, the plan requires {c(_AGENCIES)} to {c(_VERBS)} "
+            f"{c(_OBJECTS)} {c(_QUALIFIERS)}."
+        )
     else:
-        s = (f"Experience shows that {c(_FINDINGS)}; therefore {c(_OBJECTS)} must be treated as "
-             f"a shared responsibility rather than a project of {c(_AGENCIES)}.")
+        s = (
+            f"Experience shows that {c(_FINDINGS)}; therefore {c(_OBJECTS)} must be treated as "
+            f"a shared responsibility rather than a project of {c(_AGENCIES)}."
+        )
     return s[0].upper() + s[1:]
 
 
@@ -192,15 +292,31 @@ def _plan_blocks(rng: random.Random):
                 for _ in range(rng.randrange(1, 3)):
                     yield ("p", _paragraph(rng))
                 if rng.random() < 0.3:
-                    yield ("ul", [f"{rng.choice(_VERBS).capitalize()} {rng.choice(_OBJECTS)} "
-                                  f"{rng.choice(_QUALIFIERS)}." for _ in range(rng.randrange(3, 6))])
-            if aspect in ("Planned actions", "Performance indicators", "Funding and procurement") or rng.random() < 0.15:
+                    yield (
+                        "ul",
+                        [
+                            f"{rng.choice(_VERBS).capitalize()} {rng.choice(_OBJECTS)} "
+                            f"{rng.choice(_QUALIFIERS)}."
+                            for _ in range(rng.randrange(3, 6))
+                        ],
+                    )
+            if (
+                aspect in ("Planned actions", "Performance indicators", "Funding and procurement")
+                or rng.random() < 0.15
+            ):
                 rows = [["ID", "Action", "Lead", "EUR m", "Due"]]
                 for k in range(rng.randrange(4, 8)):
                     action = f"{rng.choice(_VERBS).capitalize()} {rng.choice(_OBJECTS)}"
                     lead = rng.choice(_AGENCIES).removeprefix("the ")[:30]
-                    rows.append([f"A{chapter}.{section}.{k + 1}", action, lead,
-                                 f"{rng.randrange(1, 90)}.{rng.randrange(10)}", f"Q{rng.randrange(1, 5)} {rng.randrange(2026, 2031)}"])
+                    rows.append(
+                        [
+                            f"A{chapter}.{section}.{k + 1}",
+                            action,
+                            lead,
+                            f"{rng.randrange(1, 90)}.{rng.randrange(10)}",
+                            f"Q{rng.randrange(1, 5)} {rng.randrange(2026, 2031)}",
+                        ]
+                    )
                 yield ("table", rows)
 
 
@@ -227,7 +343,7 @@ def generate_plan(path: Path, pages: int = 500, seed: int = SEED) -> Path:
     pdf.set_margins(25, 18, 25)
     pdf.set_auto_page_break(True, margin=20)
     pdf.set_title(title)
-    pdf.set_creation_date(dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc))
+    pdf.set_creation_date(dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
     pdf.add_page()
     line = dict(new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     sizes = {1: 15, 2: 12.5, 3: 11.5}
@@ -251,7 +367,9 @@ def generate_plan(path: Path, pages: int = 500, seed: int = SEED) -> Path:
             pdf.ln(3)
         else:
             pdf.set_font("Helvetica", "", 9)
-            with pdf.table(col_widths=(14, 60, 44, 12, 14), line_height=5, first_row_as_headings=True) as table:
+            with pdf.table(
+                col_widths=(14, 60, 44, 12, 14), line_height=5, first_row_as_headings=True
+            ) as table:
                 for row in block[1]:
                     table.row(row)
             pdf.ln(3)
@@ -264,7 +382,7 @@ def generate_plan(path: Path, pages: int = 500, seed: int = SEED) -> Path:
 
 
 def _settings(spec: dict[str, Any]):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     return Settings(**spec["settings"], data_dir=Path(spec["data_dir"]))
 
@@ -290,7 +408,7 @@ def _w_extract(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
 
 
 def _w_embed(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
-    from assistant.embeddings import make_embeddings
+    from assistant.core.embeddings import make_embeddings
     from ingest.chunking import Chunker
     from ingest.loaders import Limits, load_file
 
@@ -300,7 +418,9 @@ def _w_embed(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     embedder.embed(["warm-up"])
     load_s = time.perf_counter() - t0
     chunker = Chunker(
-        embedder.count_tokens, min(settings.chunk_tokens, embedder.max_tokens - 2), settings.chunk_overlap_tokens
+        embedder.count_tokens,
+        min(settings.chunk_tokens, embedder.max_tokens - 2),
+        settings.chunk_overlap_tokens,
     )
     limits = Limits(settings.max_pages, settings.max_page_chars)
     docs = [load_file(path, limits) for path in files]
@@ -311,8 +431,13 @@ def _w_embed(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     vectors = embedder.embed(texts)
     seconds = time.perf_counter() - started
     assert len(vectors) == len(texts)
-    return {"seconds": seconds, "chunks": len(texts), "load_s": load_s, "chunking_s": chunk_s,
-            "pages": sum(len(d.pages) for d in docs)}
+    return {
+        "seconds": seconds,
+        "chunks": len(texts),
+        "load_s": load_s,
+        "chunking_s": chunk_s,
+        "pages": sum(len(d.pages) for d in docs),
+    }
 
 
 def _w_ours(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
@@ -331,9 +456,15 @@ def _w_ours(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     finally:
         service.close()
     return {
-        "seconds": seconds, "load_s": load_s, "pages": report.pages, "chunks": report.chunks_added,
-        "chunks_total": report.chunks_total, "added": report.added, "unchanged": report.unchanged,
-        "failed": report.failed, "report_seconds": report.seconds,
+        "seconds": seconds,
+        "load_s": load_s,
+        "pages": report.pages,
+        "chunks": report.chunks_added,
+        "chunks_total": report.chunks_total,
+        "added": report.added,
+        "unchanged": report.unchanged,
+        "failed": report.failed,
+        "report_seconds": report.seconds,
     }
 
 
@@ -344,29 +475,45 @@ def _w_langchain(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from assistant.embeddings import resolve_model_path
+    from assistant.core.embeddings import resolve_model_path
 
     settings = _settings(spec)
     torch.set_num_threads(settings.torch_threads)
     model_path, _ = resolve_model_path(settings.embedding_model)
     t0 = time.perf_counter()
     embeddings = HuggingFaceEmbeddings(
-        model_name=str(model_path), model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True}
+        model_name=str(model_path),
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True},
     )
     embeddings.embed_query("warm-up")
     load_s = time.perf_counter() - t0
     started = time.perf_counter()
     docs = []
     for path in files:
-        loader = PyPDFLoader(str(path)) if path.suffix.lower() == ".pdf" else TextLoader(str(path), encoding="utf-8")
+        loader = (
+            PyPDFLoader(str(path))
+            if path.suffix.lower() == ".pdf"
+            else TextLoader(str(path), encoding="utf-8")
+        )
         docs.extend(loader.load())
-    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100).split_documents(docs)
-    Chroma.from_documents(splits, embeddings, persist_directory=str(Path(spec["data_dir"]) / "chroma"))
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=100).split_documents(
+        docs
+    )
+    Chroma.from_documents(
+        splits, embeddings, persist_directory=str(Path(spec["data_dir"]) / "chroma")
+    )
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "load_s": load_s, "chunks": len(splits), "loaded_docs": len(docs)}
 
 
-_WORKERS = {"extract": _w_extract, "embed": _w_embed, "ours": _w_ours, "reingest": _w_ours, "langchain": _w_langchain}
+_WORKERS = {
+    "extract": _w_extract,
+    "embed": _w_embed,
+    "ours": _w_ours,
+    "reingest": _w_ours,
+    "langchain": _w_langchain,
+}
 
 
 def _worker_main(spec_path: str) -> int:
@@ -450,17 +597,30 @@ class _Runner:
         spec_path = self.tmp / f"spec-{self.count}.json"
         result_path = self.tmp / f"result-{self.count}.json"
         log_path = self.tmp / f"child-{self.count}.log"
-        spec = {"variant": variant, "files": [str(f) for f in files], "data_dir": str(data_dir),
-                "settings": self.settings_data, "result": str(result_path)}
+        spec = {
+            "variant": variant,
+            "files": [str(f) for f in files],
+            "data_dir": str(data_dir),
+            "settings": self.settings_data,
+            "result": str(result_path),
+        }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         env = dict(os.environ)
-        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                   ANONYMIZED_TELEMETRY="False", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+        env.update(
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+            ANONYMIZED_TELEMETRY="False",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        )
         started = time.perf_counter()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "evals.bench_ingest", "--worker", str(spec_path)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             sampler = _TreeSampler(proc.pid)
             sampler.start()
@@ -468,7 +628,9 @@ class _Runner:
             sampler.stop()
         wall = time.perf_counter() - started
         if code != 0 or not result_path.exists():
-            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["?"]
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[
+                -1:
+            ] or ["?"]
             return {"error": f"exit {code}: {tail[0][:200]}", "wall_s": wall}
         result = json.loads(result_path.read_text(encoding="utf-8"))
         result["wall_s"] = wall
@@ -478,7 +640,11 @@ class _Runner:
 
 def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
     notes: list[str] = []
-    real = sorted(p for p in REALDOCS_DIR.glob("*.pdf") if "actually-html" not in p.name) if REALDOCS_DIR.is_dir() else []
+    real = (
+        sorted(p for p in REALDOCS_DIR.glob("*.pdf") if "actually-html" not in p.name)
+        if REALDOCS_DIR.is_dir()
+        else []
+    )
     corpus_files: list[Path] = []
     if CORPUS_DIR.is_dir():
         from ingest.pipeline import discover
@@ -490,27 +656,55 @@ def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
         left_out = [p.relative_to(CORPUS_DIR).as_posix() for p in corpus_files if p not in usable]
         note = f"{len(usable)} files of `corpus/documents/`"
         if left_out:
-            note += (f"; left out of every variant so that (a) and (b) read the same files: {', '.join(left_out)} "
-                     "(the naive baseline has no DOCX loader here: Docx2txtLoader needs docx2txt, not installed)")
+            note += (
+                f"; left out of every variant so that (a) and (b) read the same files: "
+                f"{', '.join(left_out)} "
+                "(the naive baseline has no DOCX loader here: Docx2txtLoader needs docx2txt, not "
+                "installed)"
+            )
         if usable:
             inputs.append(_Input("corpus", "project corpus", usable, note))
         else:
-            notes.append("`corpus/documents/` holds no file the naive baseline can read; it was not measured.")
+            notes.append(
+                "`corpus/documents/` holds no file the naive baseline can read; it was not "
+                "measured."
+            )
     elif real:
-        inputs.append(_Input("corpus", "project corpus (fallback: realdocs PDFs)", real,
-                             f"`corpus/documents/` is missing or empty, so the corpus input is the {len(real)} "
-                             "real government PDFs of /work/shared/realdocs"))
-        notes.append("`corpus/documents/` was missing or empty when the bench ran: the corpus row uses the "
-                     "realdocs PDFs instead, and the separate realdocs input is not repeated.")
+        inputs.append(
+            _Input(
+                "corpus",
+                "project corpus (fallback: realdocs PDFs)",
+                real,
+                f"`corpus/documents/` is missing or empty, so the corpus input is the {len(real)} "
+                "real government PDFs of /work/shared/realdocs",
+            )
+        )
+        notes.append(
+            "`corpus/documents/` was missing or empty when the bench ran: the corpus row uses the "
+            "realdocs PDFs instead, and the separate realdocs input is not repeated."
+        )
     _log(f"generating the {pages}-page plan …")
     t0 = time.perf_counter()
     plan = generate_plan(tmp / "inputs" / f"generated-plan-{pages}p.pdf", pages)
     _log(f"generated {plan.name} in {time.perf_counter() - t0:.1f} s")
-    inputs.append(_Input("plan", f"generated {pages}-page plan", [plan],
-                         f"fpdf2, seed {SEED}: numbered chapters/sections, varied prose, action tables"))
+    inputs.append(
+        _Input(
+            "plan",
+            f"generated {pages}-page plan",
+            [plan],
+            f"fpdf2, seed {SEED}: numbered chapters/sections, varied prose, action tables",
+        )
+    )
     if real and not (inputs and inputs[0].files == real):
-        inputs.append(_Input("realdocs", "real government PDFs", real,
-                             "/work/shared/realdocs/*.pdf except the HTML page named .pdf: " + ", ".join(p.name for p in real)))
+        inputs.append(
+            _Input(
+                "realdocs",
+                "real government PDFs",
+                real,
+                "/work/shared/realdocs/*.pdf except the HTML page named .pdf: "
+                + ", ".join(p.name for p in real),
+            )
+        )
     return inputs, notes
 
 
@@ -522,17 +716,30 @@ def _measure_round(runner: _Runner, item: _Input, round_no: int, total_rounds: i
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
         # reingest reuses the data directory (a) just filled
-        result = runner.child(variant, item.files, work / ("ours" if variant == "reingest" else variant))
+        result = runner.child(
+            variant, item.files, work / ("ours" if variant == "reingest" else variant)
+        )
         item.runs.setdefault(variant, []).append(result)
         if variant == "extract" and "error" not in result and not item.pages:
             item.pages, item.chars = result["pages"], result["chars"]
         if "error" in result:
-            _log(f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: FAILED {result['error']}")
+            _log(
+                f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: FAILED "
+                f"{result['error']}"
+            )
             continue
         extra = f", {result['chunks']} chunks" if result.get("chunks") else ""
-        rate = f", {item.pages / result['seconds']:.1f} pages/s" if variant not in ("reingest", "embed") and result["seconds"] else ""
-        _log(f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: {result['seconds']:.2f} s{rate}{extra}, "
-             f"peak tree RSS {result['tree_peak_kib'] / 1024:.0f} MiB (process wall {result['wall_s']:.1f} s)")
+        rate = (
+            f", {item.pages / result['seconds']:.1f} pages/s"
+            if variant not in ("reingest", "embed") and result["seconds"]
+            else ""
+        )
+        _log(
+            f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: {result['seconds']:.2f} "
+            f"s{rate}{extra}, "
+            f"peak tree RSS {result['tree_peak_kib'] / 1024:.0f} MiB (process wall "
+            f"{result['wall_s']:.1f} s)"
+        )
     shutil.rmtree(work, ignore_errors=True)
     item.round_s = time.perf_counter() - started
 
@@ -562,7 +769,9 @@ def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**PASS**" if ok else "**FAIL**")
 
 
-def _render(inputs: list[_Input], settings: Any, notes: list[str], total_s: float, repeat: int) -> str:
+def _render(
+    inputs: list[_Input], settings: Any, notes: list[str], total_s: float, repeat: int
+) -> str:
     rows = []
     for item in inputs:
         for variant in VARIANTS:
@@ -575,15 +784,34 @@ def _render(inputs: list[_Input], settings: Any, notes: list[str], total_s: floa
             pages = good[0]["pages"] if variant == "ours" else item.pages
             chunks = good[0].get("chunks") or 0
             show_pages = variant not in ("embed", "reingest")
-            rows.append([
-                item.label, LABELS[variant], str(len(good)), _fmt(secs), str(pages) if show_pages else "—",
-                _fmt(pages / secs, ".1f") if show_pages and secs else "—",
-                str(chunks) if chunks else "—", _fmt(chunks / secs, ".1f") if chunks and secs else "—",
-                _fmt(_peak_mib(item, variant), ".0f"), _fmt(_peak_mib(item, variant, "self_maxrss_kib"), ".0f"),
-                _fmt(_median(item, variant, "wall_s"), ".1f"),
-            ])
-    header = ["Input", "Variant", "Runs", "Median s", "Pages", "Pages/s", "Chunks", "Chunks/s",
-              "Peak RSS tree MiB", "Peak RSS main MiB", "Process wall s"]
+            rows.append(
+                [
+                    item.label,
+                    LABELS[variant],
+                    str(len(good)),
+                    _fmt(secs),
+                    str(pages) if show_pages else "—",
+                    _fmt(pages / secs, ".1f") if show_pages and secs else "—",
+                    str(chunks) if chunks else "—",
+                    _fmt(chunks / secs, ".1f") if chunks and secs else "—",
+                    _fmt(_peak_mib(item, variant), ".0f"),
+                    _fmt(_peak_mib(item, variant, "self_maxrss_kib"), ".0f"),
+                    _fmt(_median(item, variant, "wall_s"), ".1f"),
+                ]
+            )
+    header = [
+        "Input",
+        "Variant",
+        "Runs",
+        "Median s",
+        "Pages",
+        "Pages/s",
+        "Chunks",
+        "Chunks/s",
+        "Peak RSS tree MiB",
+        "Peak RSS main MiB",
+        "Process wall s",
+    ]
     targets = []
     for item in inputs:
         a, b = _median(item, "ours"), _median(item, "langchain")
@@ -591,24 +819,57 @@ def _render(inputs: list[_Input], settings: Any, notes: list[str], total_s: floa
         a_pages = _ok(item.runs.get("ours", []))[0]["pages"] if a else 0
         if a and b:
             ratio = (a_pages / a) / (item.pages / b)
-            targets.append([item.label, "(a) pages/s ≥ 1.5 × (b)",
-                            f"{ratio:.2f}× ({a_pages / a:.1f} vs {item.pages / b:.1f} pages/s)", "≥ 1.50×", _verdict(ratio >= 1.5)])
+            targets.append(
+                [
+                    item.label,
+                    "(a) pages/s ≥ 1.5 × (b)",
+                    f"{ratio:.2f}× ({a_pages / a:.1f} vs {item.pages / b:.1f} pages/s)",
+                    "≥ 1.50×",
+                    _verdict(ratio >= 1.5),
+                ]
+            )
         else:
             targets.append([item.label, "(a) pages/s ≥ 1.5 × (b)", "—", "≥ 1.50×", _verdict(None)])
         if a and c1 is not None and c2 is not None:
             floor = c1 + c2
-            targets.append([item.label, "(a) time ≤ 0.8 × (c1 + c2)",
-                            f"{a / floor:.2f}× ({a:.2f} s vs {c1:.2f} + {c2:.2f} = {floor:.2f} s)", "≤ 0.80×", _verdict(a <= 0.8 * floor)])
+            targets.append(
+                [
+                    item.label,
+                    "(a) time ≤ 0.8 × (c1 + c2)",
+                    f"{a / floor:.2f}× ({a:.2f} s vs {c1:.2f} + {c2:.2f} = {floor:.2f} s)",
+                    "≤ 0.80×",
+                    _verdict(a <= 0.8 * floor),
+                ]
+            )
         else:
-            targets.append([item.label, "(a) time ≤ 0.8 × (c1 + c2)", "—", "≤ 0.80×", _verdict(None)])
+            targets.append(
+                [item.label, "(a) time ≤ 0.8 × (c1 + c2)", "—", "≤ 0.80×", _verdict(None)]
+            )
         if a and d is not None:
-            targets.append([item.label, "(d) ≤ 5% of (a)'s time", f"{100 * d / a:.1f}% ({d:.2f} s vs {a:.2f} s)",
-                            "≤ 5%", _verdict(d <= 0.05 * a)])
+            targets.append(
+                [
+                    item.label,
+                    "(d) ≤ 5% of (a)'s time",
+                    f"{100 * d / a:.1f}% ({d:.2f} s vs {a:.2f} s)",
+                    "≤ 5%",
+                    _verdict(d <= 0.05 * a),
+                ]
+            )
         else:
             targets.append([item.label, "(d) ≤ 5% of (a)'s time", "—", "≤ 5%", _verdict(None)])
-        peak = max((p for p in (_peak_mib(item, "ours"), _peak_mib(item, "reingest")) if p is not None), default=None)
-        targets.append([item.label, "peak RSS of (a)/(d), whole process tree", _fmt(peak, ".0f") + " MiB",
-                        f"≤ {RSS_LIMIT_MIB:.0f} MiB", _verdict(None if peak is None else peak <= RSS_LIMIT_MIB)])
+        peak = max(
+            (p for p in (_peak_mib(item, "ours"), _peak_mib(item, "reingest")) if p is not None),
+            default=None,
+        )
+        targets.append(
+            [
+                item.label,
+                "peak RSS of (a)/(d), whole process tree",
+                _fmt(peak, ".0f") + " MiB",
+                f"≤ {RSS_LIMIT_MIB:.0f} MiB",
+                _verdict(None if peak is None else peak <= RSS_LIMIT_MIB),
+            ]
+        )
 
     def table(head: list[str], body: list[list[str]]) -> str:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
@@ -616,50 +877,73 @@ def _render(inputs: list[_Input], settings: Any, notes: list[str], total_s: floa
         return "\n".join(lines)
 
     repeats = ", ".join(f"{i.label}: {len(_ok(i.runs.get('ours', [])))}" for i in inputs)
-    chunking = [f"{i.label} {_fmt(_median(i, 'embed', 'chunking_s'))} s" for i in inputs if _median(i, "embed", "chunking_s") is not None]
+    chunking = [
+        f"{i.label} {_fmt(_median(i, 'embed', 'chunking_s'))} s"
+        for i in inputs
+        if _median(i, "embed", "chunking_s") is not None
+    ]
     caption = [
-        f"Ingest throughput, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {os.cpu_count()} CPUs "
+        f"Ingest throughput, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on "
+        f"{os.cpu_count()} CPUs "
         f"(torch_threads={settings.torch_threads}, parse_workers={settings.parse_workers}, "
-        f"embedding_batch_size={settings.embedding_batch_size}, chunk_tokens={settings.chunk_tokens}, "
-        f"model {settings.embedding_model}). Medians of the runs per input (requested {repeat}; done: {repeats}); "
-        f"ratios are against the baseline and floor measured in the same run. Whole bench: {total_s:.0f} s.",
+        f"embedding_batch_size={settings.embedding_batch_size}, "
+        f"chunk_tokens={settings.chunk_tokens}, "
+        f"model {settings.embedding_model}). Medians of the runs per input (requested {repeat}; "
+        f"done: {repeats}); "
+        f"ratios are against the baseline and floor measured in the same run. Whole bench: "
+        f"{total_s:.0f} s.",
     ]
     bullets = [
-        "Every measurement ran in a fresh child process (`python -m evals.bench_ingest --worker`) with a fresh "
-        "temporary data directory. In every variant the model is loaded and one warm-up text embedded **before** "
-        "the timer starts, so model load time is excluded equally; \"Process wall s\" is the child's whole life "
+        "Every measurement ran in a fresh child process (`python -m evals.bench_ingest --worker`) "
+        "with a fresh "
+        "temporary data directory. In every variant the model is loaded and one warm-up text "
+        "embedded **before** "
+        'the timer starts, so model load time is excluded equally; "Process wall s" is the child\'s whole life '
         "(interpreter start, imports, model load, work) for reference.",
-        "Peak RSS tree = peak of the summed RSS of the child and all its descendants (the parser processes), "
-        f"sampled every {SAMPLE_EVERY_S:g} s from /proc (an upper bound: shared pages count once per process); "
-        "Peak RSS main = the child's own ru_maxrss. MiB = 1024² bytes; the 1.5 GB target is read as 1536 MiB.",
-        "(a) `build_service(Settings(data_dir=tmp), writer=True).ingest(files)`; its pages are the report's. "
+        "Peak RSS tree = peak of the summed RSS of the child and all its descendants (the parser "
+        "processes), "
+        f"sampled every {SAMPLE_EVERY_S:g} s from /proc (an upper bound: shared pages count once "
+        f"per process); "
+        "Peak RSS main = the child's own ru_maxrss. MiB = 1024² bytes; the 1.5 GB target is read "
+        "as 1536 MiB.",
+        "(a) `build_service(Settings(data_dir=tmp), writer=True).ingest(files)`; its pages are "
+        "the report's. "
         "(b) PyPDFLoader (TextLoader for .md/.txt) + RecursiveCharacterTextSplitter(1000, 100) + "
         "HuggingFaceEmbeddings(same local model, normalize_embeddings=True, default batch 32) + "
-        "`Chroma.from_documents(persist_directory=tmp)` (store creation is inside its timer; (a) opens its store "
-        "before its timer), same torch thread count, HF_HUB_OFFLINE=1; its pages/s uses the same page count as (c1).",
-        "(c1) pypdf `extract_text()` of every page, one process (our text loader for .md/.txt). (c2) our embedder, "
-        "one `embed()` call on exactly the `embed_text` of the chunks our chunker makes from the same files "
+        "`Chroma.from_documents(persist_directory=tmp)` (store creation is inside its timer; (a) "
+        "opens its store "
+        "before its timer), same torch thread count, HF_HUB_OFFLINE=1; its pages/s uses the same "
+        "page count as (c1).",
+        "(c1) pypdf `extract_text()` of every page, one process (our text loader for .md/.txt). "
+        "(c2) our embedder, "
+        "one `embed()` call on exactly the `embed_text` of the chunks our chunker makes from the "
+        "same files "
         "(loading and chunking untimed; chunking alone took " + (", ".join(chunking) or "—") + "). "
         "(d) a second `ingest` of the same files into (a)'s data directory, in a new process.",
-        *[f"Input {i.label}: {i.note} — {i.pages} pages, {i.chars:,} characters extracted "
-          f"({i.chars / max(i.pages, 1):,.0f} per page)." for i in inputs],
+        *[
+            f"Input {i.label}: {i.note} — {i.pages} pages, {i.chars:,} characters extracted "
+            f"({i.chars / max(i.pages, 1):,.0f} per page)."
+            for i in inputs
+        ],
         *notes,
     ]
-    return "\n".join([
-        SECTION_START,
-        "## Ingest throughput (`briefing bench ingest`)",
-        "",
-        "_" + caption[0] + "_",
-        "",
-        table(header, rows),
-        "",
-        "### Targets",
-        "",
-        table(["Input", "Target", "Measured", "Limit", "Result"], targets),
-        "",
-        *[f"- {b}" for b in bullets],
-        SECTION_END,
-    ])
+    return "\n".join(
+        [
+            SECTION_START,
+            "## Ingest throughput (`briefing bench ingest`)",
+            "",
+            "_" + caption[0] + "_",
+            "",
+            table(header, rows),
+            "",
+            "### Targets",
+            "",
+            table(["Input", "Target", "Measured", "Limit", "Result"], targets),
+            "",
+            *[f"- {b}" for b in bullets],
+            SECTION_END,
+        ]
+    )
 
 
 def write_section(output: Path, section: str) -> None:
@@ -667,7 +951,9 @@ def write_section(output: Path, section: str) -> None:
     replace_section(output, section, "ingest")
 
 
-def run_ingest_benchmark(settings: Any, *, pages: int = 500, repeat: int = 3, output: Path = Path("BENCHMARKS.md")) -> str:
+def run_ingest_benchmark(
+    settings: Any, *, pages: int = 500, repeat: int = 3, output: Path = Path("BENCHMARKS.md")
+) -> str:
     """Run the ingest benchmark; write its section of ``output`` and return it as Markdown."""
     bench_started = time.perf_counter()
     repeat = max(1, repeat)
@@ -686,9 +972,13 @@ def run_ingest_benchmark(settings: Any, *, pages: int = 500, repeat: int = 3, ou
                 plan = next(i for i in inputs if i.key == "plan")
                 plan.repeat = 1
                 projected -= (repeat - 1) * plan.round_s
-                message = (f"{repeat} runs of everything would take ~{elapsed + (repeat - 1) * sum(i.round_s for i in inputs):.0f} s "
-                           f"(> {TIME_BUDGET_S:.0f} s): the {plan.label} runs once, the other inputs {repeat} times "
-                           f"(~{projected:.0f} s).")
+                message = (
+                    f"{repeat} runs of everything would take "
+                    f"~{elapsed + (repeat - 1) * sum(i.round_s for i in inputs):.0f} s "
+                    f"(> {TIME_BUDGET_S:.0f} s): the {plan.label} runs once, the other inputs "
+                    f"{repeat} times "
+                    f"(~{projected:.0f} s)."
+                )
                 _log(message)
                 notes.append(message)
         for round_no in range(2, repeat + 1):

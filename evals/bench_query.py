@@ -80,10 +80,15 @@ def _generated_queries(n: int) -> list[str]:
     forms = [
         lambda: f"Which body will {c(g._VERBS)} {c(g._OBJECTS)}?",
         lambda: f"What budget is earmarked for {c(g._OBJECTS)}?",
-        lambda: f"What share of {c(g._POPULATIONS)} should {c(g._OUTCOMES)} by {rng.randrange(2026, 2031)}?",
+        lambda: (
+            f"What share of {c(g._POPULATIONS)} should {c(g._OUTCOMES)} by "
+            f"{rng.randrange(2026, 2031)}?"
+        ),
         lambda: f"Why did the previous plan fail to {c(g._VERBS)} {c(g._OBJECTS)}?",
         lambda: f"How is progress on {c(g._INDICATORS)} reported to {c(g._BODIES)}?",
-        lambda: f"What did the {rng.randrange(2019, 2026)} assessment find about {c(g._POPULATIONS)}?",
+        lambda: (
+            f"What did the {rng.randrange(2019, 2026)} assessment find about {c(g._POPULATIONS)}?"
+        ),
     ]
     return [forms[i % len(forms)]() for i in range(n)]
 
@@ -113,7 +118,24 @@ def _vocabulary(model_dir: Path | None) -> list[str]:
                 break
     if len(words) < VOCAB_WORDS:
         rng = random.Random(SEED + 1)
-        syll = ["ka", "lo", "mi", "ren", "tor", "sa", "vel", "di", "qu", "an", "bor", "es", "ti", "nu", "gra", "ph"]
+        syll = [
+            "ka",
+            "lo",
+            "mi",
+            "ren",
+            "tor",
+            "sa",
+            "vel",
+            "di",
+            "qu",
+            "an",
+            "bor",
+            "es",
+            "ti",
+            "nu",
+            "gra",
+            "ph",
+        ]
         while len(words) < VOCAB_WORDS:
             w = "".join(rng.choice(syll) for _ in range(rng.randrange(2, 5)))
             if w not in words:
@@ -136,15 +158,20 @@ def _pool_sentence(rng: random.Random, zipf: _Zipf) -> str:
     from evals.bench_ingest import _sentence
 
     words = zipf.pick(rng.randrange(6, 13))
-    joiner = rng.choice(["This concerns", "It covers", "Related work includes", "See also", "Notably"])
+    joiner = rng.choice(
+        ["This concerns", "It covers", "Related work includes", "See also", "Notably"]
+    )
     return f"{_sentence(rng)} {joiner} {' '.join(words)}."
 
 
 def _numbers_sentence(rng: random.Random, zipf: _Zipf) -> str:
     a, b, c = rng.randrange(1, 15), rng.randrange(1, 12), rng.randrange(1, 9)
     w = zipf.pick(3)
-    return (f"Item {a}.{b}.{c}: EUR {rng.randrange(1, 900)}.{rng.randrange(10)} million, {rng.randrange(1, 100)}% "
-            f"by {rng.randrange(2024, 2034)}, {rng.randrange(2, 5000)} {w[0]} {w[1]} units ({w[2]}).")
+    return (
+        f"Item {a}.{b}.{c}: EUR {rng.randrange(1, 900)}.{rng.randrange(10)} million, "
+        f"{rng.randrange(1, 100)}% "
+        f"by {rng.randrange(2024, 2034)}, {rng.randrange(2, 5000)} {w[0]} {w[1]} units ({w[2]})."
+    )
 
 
 def _cache_dir(model_name: str) -> Path:
@@ -156,9 +183,9 @@ def _cache_dir(model_name: str) -> Path:
 
 def _build_collection(spec: dict[str, Any]) -> dict[str, Any]:
     """Write the 100k-chunk collection into spec["data_dir"] (a fresh directory)."""
-    from assistant.embeddings import make_embeddings, resolve_model_path
-    from assistant.store import VectorStore
-    from ingest.manifest import Manifest
+    from assistant.core.embeddings import make_embeddings, resolve_model_path
+    from assistant.core.manifest import Manifest
+    from assistant.core.store import VectorStore
 
     settings = _settings(spec)
     t0 = time.perf_counter()
@@ -221,8 +248,17 @@ def _build_collection(spec: dict[str, Any]) -> dict[str, Any]:
                 ids.append(f"{doc_id}-{i:05d}")
                 texts.append(text)
                 vecs.append(vec)
-                meta = {"doc_id": doc_id, "source": source, "title": title, "doc_type": doc_type,
-                        "page": len(pages) + 1, "section": section, "chunk_index": i, "start": start, "end": page_len}
+                meta = {
+                    "doc_id": doc_id,
+                    "source": source,
+                    "title": title,
+                    "doc_type": doc_type,
+                    "page": len(pages) + 1,
+                    "section": section,
+                    "chunk_index": i,
+                    "start": start,
+                    "end": page_len,
+                }
                 if year:
                     meta["year"] = year
                 metas.append(meta)
@@ -231,24 +267,35 @@ def _build_collection(spec: dict[str, Any]) -> dict[str, Any]:
                 if left_on_page == 0 or i == CHUNKS_PER_DOC - 1:
                     pages.append("\n\n".join(page_parts))
                     page_parts, page_len, left_on_page = [], 0, rng.randrange(1, 4)
-            finished.append((doc_id, {"title": title, "doc_type": doc_type, "year": year, "pages": pages}))
+            finished.append(
+                (doc_id, {"title": title, "doc_type": doc_type, "year": year, "pages": pages})
+            )
         store.upsert(ids, texts, np.vstack(vecs).astype(np.float32), metas)
         for doc_id, info in finished:
             manifest.finish(doc_id, chunks=CHUNKS_PER_DOC, notes="", **info)
         total += len(ids)
-        _log(f"100k collection: {total:,}/{N_DOCS * CHUNKS_PER_DOC:,} chunks written "
-             f"({time.perf_counter() - t0:.0f} s)")
+        _log(
+            f"100k collection: {total:,}/{N_DOCS * CHUNKS_PER_DOC:,} chunks written "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
     count = store.count()
     manifest.close()
-    return {"seconds": time.perf_counter() - t0, "embed_s": embed_s, "chunks": count,
-            "avg_chars": chars / max(total, 1), "documents": N_DOCS, "pool": POOL_SENTENCES, "vocab": VOCAB_WORDS}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "embed_s": embed_s,
+        "chunks": count,
+        "avg_chars": chars / max(total, 1),
+        "documents": N_DOCS,
+        "pool": POOL_SENTENCES,
+        "vocab": VOCAB_WORDS,
+    }
 
 
 # -- workers (child processes) ----------------------------------------------------------------
 
 
 def _settings(spec: dict[str, Any]):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     return Settings(**spec["settings"], data_dir=Path(spec["data_dir"]))
 
@@ -264,8 +311,13 @@ def _w_prepare(spec: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - started
     finally:
         service.close()
-    return {"seconds": seconds, "pages": report.pages, "chunks": report.chunks_total,
-            "documents": report.added, "failed": report.failed}
+    return {
+        "seconds": seconds,
+        "pages": report.pages,
+        "chunks": report.chunks_total,
+        "documents": report.added,
+        "failed": report.failed,
+    }
 
 
 def _time_queries(service: Any, queries: list[str], warmup: list[str]) -> dict[str, Any]:
@@ -293,8 +345,16 @@ def _time_queries(service: Any, queries: list[str], warmup: list[str]) -> dict[s
         ask_retrieval.append(answer.timings.get("retrieval_ms", 0.0))
         ask_answer.append(answer.timings.get("answer_ms", 0.0))
         answered += bool(answer.answered)
-    return {"hybrid_ms": hybrid, "dense_ms": dense, "embed_ms": embed, "ask_ms": ask, "ask_retrieval_ms": ask_retrieval,
-            "ask_answer_ms": ask_answer, "answered": answered, "queries": len(queries)}
+    return {
+        "hybrid_ms": hybrid,
+        "dense_ms": dense,
+        "embed_ms": embed,
+        "ask_ms": ask,
+        "ask_retrieval_ms": ask_retrieval,
+        "ask_answer_ms": ask_answer,
+        "answered": answered,
+        "queries": len(queries),
+    }
 
 
 def _open_service(spec: dict[str, Any]) -> tuple[Any, float]:
@@ -342,7 +402,9 @@ def _w_large(spec: dict[str, Any]) -> dict[str, Any]:
 def _w_ttft(spec: dict[str, Any]) -> dict[str, Any]:
     from assistant.service import build_service
 
-    settings = _settings(spec).model_copy(update={"answer_backend": "llamacpp", "llm_max_tokens": 32, "llm_model": ""})
+    settings = _settings(spec).model_copy(
+        update={"answer_backend": "llamacpp", "llm_max_tokens": 32, "llm_model": ""}
+    )
     service = build_service(settings)
     try:
         t0 = time.perf_counter()
@@ -358,10 +420,10 @@ def _w_ttft(spec: dict[str, Any]) -> dict[str, Any]:
             first = None
             answer = None
             for event in service.stream(q):
-                if event["type"] == "token" and first is None:
+                if event.type == "token" and first is None:
                     first = (time.perf_counter() - started) * 1000
-                elif event["type"] == "answer":
-                    answer = event["answer"]
+                elif event.type == "answer":
+                    answer = event.answer
             total.append((time.perf_counter() - started) * 1000)
             if first is not None:
                 ttft.append(first)
@@ -369,14 +431,26 @@ def _w_ttft(spec: dict[str, Any]) -> dict[str, Any]:
             notices.extend(answer.notices if answer else [])
     finally:
         service.close()
-    from assistant.backends import default_gguf
+    from assistant.answer.backends import default_gguf
 
     gguf = default_gguf()
-    return {"ttft_ms": ttft, "total_ms": total, "backends": backends, "notices": notices[:3], "load_s": load_s,
-            "model": gguf.name if gguf else "?"}
+    return {
+        "ttft_ms": ttft,
+        "total_ms": total,
+        "backends": backends,
+        "notices": notices[:3],
+        "load_s": load_s,
+        "model": gguf.name if gguf else "?",
+    }
 
 
-_WORKERS = {"prepare": _w_prepare, "build": _build_collection, "corpus": _w_corpus, "large": _w_large, "ttft": _w_ttft}
+_WORKERS = {
+    "prepare": _w_prepare,
+    "build": _build_collection,
+    "corpus": _w_corpus,
+    "large": _w_large,
+    "ttft": _w_ttft,
+}
 
 
 def _worker_main(spec_path: str) -> int:
@@ -385,7 +459,9 @@ def _worker_main(spec_path: str) -> int:
         result = _WORKERS[spec["variant"]](spec)
     except Exception as exc:  # reported in the table, not a crash of the whole bench
         traceback.print_exc()
-        result = {"error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"}
+        result = {
+            "error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+        }
     result["self_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
@@ -404,24 +480,39 @@ class _Runner:
         self.tmp = tmp
         self.count = 0
 
-    def child(self, variant: str, data_dir: Path, show_stderr: bool = False, **extra: Any) -> dict[str, Any]:
+    def child(
+        self, variant: str, data_dir: Path, show_stderr: bool = False, **extra: Any
+    ) -> dict[str, Any]:
         from evals.bench_ingest import _TreeSampler
 
         self.count += 1
         spec_path = self.tmp / f"spec-{self.count}.json"
         result_path = self.tmp / f"result-{self.count}.json"
         log_path = self.tmp / f"child-{self.count}.log"
-        spec = {"variant": variant, "data_dir": str(data_dir), "settings": self.settings_data,
-                "result": str(result_path), **extra}
+        spec = {
+            "variant": variant,
+            "data_dir": str(data_dir),
+            "settings": self.settings_data,
+            "result": str(result_path),
+            **extra,
+        }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         env = dict(os.environ)
-        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                   ANONYMIZED_TELEMETRY="False", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+        env.update(
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+            ANONYMIZED_TELEMETRY="False",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        )
         started = time.perf_counter()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "evals.bench_query", "--worker", str(spec_path)],
-                cwd=ROOT, env=env, stdout=log, stderr=None if show_stderr else subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=None if show_stderr else subprocess.STDOUT,
             )
             sampler = _TreeSampler(proc.pid)
             sampler.start()
@@ -429,7 +520,9 @@ class _Runner:
             sampler.stop()
         wall = time.perf_counter() - started
         if not result_path.exists():
-            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["?"]
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[
+                -1:
+            ] or ["?"]
             return {"error": f"exit {code}: {tail[0][:200]}", "wall_s": wall}
         result = json.loads(result_path.read_text(encoding="utf-8"))
         result["wall_s"] = wall
@@ -509,14 +602,34 @@ def _render(ctx: dict[str, Any], settings: Any) -> str:
             rows.append([where, "all", "0", "—", "—", "—", f"failed: {errors}"])
             continue
         if key == "large":
-            rows.append([where, "BM25 index build (first use: reads every chunk from Chroma)", str(len(good)),
-                         _fmt(statistics.median(r["index_build_s"] * 1000 for r in good)), "—", _peak(runs),
-                         "median over runs"])
-            rows.append([where, "first query after the index build (hybrid; loads the HNSW segment)", str(len(good)),
-                         _fmt(statistics.median(r["first_query_ms"] for r in good)), "—", _peak(runs), ""])
-        for metric, name in (("embed_ms", "query embedding alone (MiniLM, 1 text)"),
-                             ("hybrid_ms", "retrieve, hybrid"), ("dense_ms", "retrieve, dense-only"),
-                             ("ask_ms", "extractive answer `ask()` (hybrid)")):
+            rows.append(
+                [
+                    where,
+                    "BM25 index build (first use: reads every chunk from Chroma)",
+                    str(len(good)),
+                    _fmt(statistics.median(r["index_build_s"] * 1000 for r in good)),
+                    "—",
+                    _peak(runs),
+                    "median over runs",
+                ]
+            )
+            rows.append(
+                [
+                    where,
+                    "first query after the index build (hybrid; loads the HNSW segment)",
+                    str(len(good)),
+                    _fmt(statistics.median(r["first_query_ms"] for r in good)),
+                    "—",
+                    _peak(runs),
+                    "",
+                ]
+            )
+        for metric, name in (
+            ("embed_ms", "query embedding alone (MiniLM, 1 text)"),
+            ("hybrid_ms", "retrieve, hybrid"),
+            ("dense_ms", "retrieve, dense-only"),
+            ("ask_ms", "extractive answer `ask()` (hybrid)"),
+        ):
             values = _pool(runs, metric)
             p50, p95 = _percentiles(values)
             stats[(key, metric)] = (p50, p95)
@@ -525,108 +638,199 @@ def _render(ctx: dict[str, Any], settings: Any) -> str:
                 r50, _ = _percentiles(_pool(runs, "ask_retrieval_ms"))
                 a50, _ = _percentiles(_pool(runs, "ask_answer_ms"))
                 answered = sum(r["answered"] for r in good)
-                note = (f"of which retrieval p50 {_fmt(r50)} ms, answer composition p50 {_fmt(a50)} ms; "
-                        f"answered {answered}/{sum(r['queries'] for r in good)}")
+                note = (
+                    f"of which retrieval p50 {_fmt(r50)} ms, answer composition p50 {_fmt(a50)} "
+                    f"ms; "
+                    f"answered {answered}/{sum(r['queries'] for r in good)}"
+                )
             rows.append([where, name, str(len(values)), _fmt(p50), _fmt(p95), _peak(runs), note])
         h50, h95 = stats[(key, "hybrid_ms")]
         d50, d95 = stats[(key, "dense_ms")]
         if h50 and d50:
             ratio = h50 / d50
-            targets.append([label, "hybrid ≤ 1.5 × dense-only (p50)",
-                            f"{ratio:.2f}× ({h50:.0f} vs {d50:.0f} ms; p95 ratio {h95 / d95:.2f}×)", "≤ 1.50×",
-                            _verdict(ratio <= TARGET_HYBRID_RATIO)])
+            targets.append(
+                [
+                    label,
+                    "hybrid ≤ 1.5 × dense-only (p50)",
+                    f"{ratio:.2f}× ({h50:.0f} vs {d50:.0f} ms; p95 ratio {h95 / d95:.2f}×)",
+                    "≤ 1.50×",
+                    _verdict(ratio <= TARGET_HYBRID_RATIO),
+                ]
+            )
         if key == "large":
-            targets.insert(0, [label, "retrieval p95 (hybrid, the default)", f"{_fmt(h95)} ms (dense-only {_fmt(d95)} ms)",
-                               f"≤ {TARGET_RETRIEVAL_P95_MS:.0f} ms",
-                               _verdict(None if h95 is None else h95 <= TARGET_RETRIEVAL_P95_MS)])
+            targets.insert(
+                0,
+                [
+                    label,
+                    "retrieval p95 (hybrid, the default)",
+                    f"{_fmt(h95)} ms (dense-only {_fmt(d95)} ms)",
+                    f"≤ {TARGET_RETRIEVAL_P95_MS:.0f} ms",
+                    _verdict(None if h95 is None else h95 <= TARGET_RETRIEVAL_P95_MS),
+                ],
+            )
         else:
             a50 = stats[(key, "ask_ms")][0]
-            targets.insert(0, [label, "extractive answer p50", f"{_fmt(a50)} ms", f"≤ {TARGET_ANSWER_P50_MS:.0f} ms",
-                               _verdict(None if a50 is None else a50 <= TARGET_ANSWER_P50_MS)])
+            targets.insert(
+                0,
+                [
+                    label,
+                    "extractive answer p50",
+                    f"{_fmt(a50)} ms",
+                    f"≤ {TARGET_ANSWER_P50_MS:.0f} ms",
+                    _verdict(None if a50 is None else a50 <= TARGET_ANSWER_P50_MS),
+                ],
+            )
     if not any(t[0] == "generated 100k chunks" and "p95" in t[1] for t in targets):
-        targets.append(["generated 100k chunks", "retrieval p95 (hybrid)", "—", f"≤ {TARGET_RETRIEVAL_P95_MS:.0f} ms", _verdict(None)])
+        targets.append(
+            [
+                "generated 100k chunks",
+                "retrieval p95 (hybrid)",
+                "—",
+                f"≤ {TARGET_RETRIEVAL_P95_MS:.0f} ms",
+                _verdict(None),
+            ]
+        )
     ttft = ctx["ttft"]
     if isinstance(ttft, str):
         rows.append(["project corpus", "llamacpp time to first token", "—", "—", "—", "—", ttft])
     elif "error" in ttft:
-        rows.append(["project corpus", "llamacpp time to first token", "0", "—", "—", _peak([ttft]),
-                     f"failed: {ttft['error']}"])
+        rows.append(
+            [
+                "project corpus",
+                "llamacpp time to first token",
+                "0",
+                "—",
+                "—",
+                _peak([ttft]),
+                f"failed: {ttft['error']}",
+            ]
+        )
     else:
         values = ttft["ttft_ms"]
         t50 = statistics.median(values) if values else None
         llm = sum(b == "llamacpp" for b in ttft["backends"])
-        note = (f"`{ttft['model']}`, llm_max_tokens=32, n_threads=torch_threads, model load {ttft['load_s']:.1f} s untimed; "
-                f"median of {len(values)}; whole answer median {statistics.median(ttft['total_ms']):.0f} ms; "
-                f"{llm}/{len(ttft['backends'])} answers kept from the LLM")
+        note = (
+            f"`{ttft['model']}`, llm_max_tokens=32, n_threads=torch_threads, model load "
+            f"{ttft['load_s']:.1f} s untimed; "
+            f"median of {len(values)}; whole answer median "
+            f"{statistics.median(ttft['total_ms']):.0f} ms; "
+            f"{llm}/{len(ttft['backends'])} answers kept from the LLM"
+        )
         if ttft.get("notices"):
             note += f" (notice: {ttft['notices'][0][:100]})"
-        rows.append(["project corpus", "llamacpp time to first token (`stream()` → first token)", str(len(values)),
-                     _fmt(t50), "—", _peak([ttft]), note])
+        rows.append(
+            [
+                "project corpus",
+                "llamacpp time to first token (`stream()` → first token)",
+                str(len(values)),
+                _fmt(t50),
+                "—",
+                _peak([ttft]),
+                note,
+            ]
+        )
 
     build = ctx["build"]
     if "error" in build:
         build_note = f"The 100k collection could not be built: {build['error']}."
     else:
-        build_note = (f"Built {'earlier (cached)' if build.get('cached') else 'in this run'} in {build['seconds']:.0f} s "
-                      f"(of which embedding the {build['pool']:,} distinct sentences {build['embed_s']:.0f} s); "
-                      f"cached at `{ctx['cache_dir']}`.")
+        build_note = (
+            f"Built {'earlier (cached)' if build.get('cached') else 'in this run'} in "
+            f"{build['seconds']:.0f} s "
+            f"(of which embedding the {build['pool']:,} distinct sentences {build['embed_s']:.0f} "
+            f"s); "
+            f"cached at `{ctx['cache_dir']}`."
+        )
     prep = ctx["prepare"]
-    corpus_note = ("`corpus/documents/` ingested into a temporary data directory with the real model "
-                   + (f"({prep['documents']} documents, {prep['pages']} pages, {prep['chunks']} chunks, {prep['seconds']:.0f} s)"
-                      if "error" not in prep else f"(failed: {prep['error']})") + ".")
+    corpus_note = (
+        "`corpus/documents/` ingested into a temporary data directory with the real model "
+        + (
+            f"({prep['documents']} documents, {prep['pages']} pages, {prep['chunks']} chunks, "
+            f"{prep['seconds']:.0f} s)"
+            if "error" not in prep
+            else f"(failed: {prep['error']})"
+        )
+        + "."
+    )
     load = ctx["load"]
     caption = (
-        f"Query latency, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {os.cpu_count()} CPUs "
-        f"({_cpu_model()}), torch_threads={settings.torch_threads}, model {settings.embedding_model}, "
-        f"retrieval_k={settings.retrieval_k}, dense_k={settings.dense_k}, lexical_k={settings.lexical_k}. "
+        f"Query latency, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on "
+        f"{os.cpu_count()} CPUs "
+        f"({_cpu_model()}), torch_threads={settings.torch_threads}, model "
+        f"{settings.embedding_model}, "
+        f"retrieval_k={settings.retrieval_k}, dense_k={settings.dense_k}, "
+        f"lexical_k={settings.lexical_k}. "
         f"Runs per collection: {ctx['repeat']} (latencies pooled over runs). Load average "
-        f"{load[0]:.2f} at the start, {load[1]:.2f} at the end: **other jobs shared these {os.cpu_count()} cores, so the "
-        f"numbers are noisy.** Whole bench: {ctx['total_s']:.0f} s. The 100k collection's vectors are **not** "
-        f"embeddings of its chunk texts: they are normalised weighted sums of 2–3 real MiniLM vectors of "
-        f"{POOL_SENTENCES:,} distinct generated sentences (the chunk's own sentences), because embedding 100k "
+        f"{load[0]:.2f} at the start, {load[1]:.2f} at the end: **other jobs shared these "
+        f"{os.cpu_count()} cores, so the "
+        f"numbers are noisy.** Whole bench: {ctx['total_s']:.0f} s. The 100k collection's vectors "
+        f"are **not** "
+        f"embeddings of its chunk texts: they are normalised weighted sums of 2–3 real MiniLM "
+        f"vectors of "
+        f"{POOL_SENTENCES:,} distinct generated sentences (the chunk's own sentences), because "
+        f"embedding 100k "
         f"chunks with MiniLM would take too long here."
     )
     bullets = [
-        "Every set ran in a fresh child process (`python -m evals.bench_query --worker`); the model was loaded, "
-        "one text embedded, the store and manifest opened before any timer. Peak RSS = peak summed RSS of the "
+        "Every set ran in a fresh child process (`python -m evals.bench_query --worker`); the "
+        "model was loaded, "
+        "one text embedded, the store and manifest opened before any timer. Peak RSS = peak "
+        "summed RSS of the "
         "child and its descendants, sampled every 0.1 s from /proc (MiB = 1024² bytes).",
         f"Latencies are wall-clock per call (`time.perf_counter`); p50/p95 by linear interpolation "
-        f"(`numpy.percentile`). Retrieval = `service.retriever.retrieve(q, mode=…)`, hybrid and dense-only timed "
-        f"back to back per query, alternating which goes first. Extractive answer = `service.ask(q)` (condense, "
-        f"hybrid retrieval, sentence scoring with MiniLM, citations). {N_WARMUP} warm-up queries before timing.",
-        f"Corpus: {corpus_note} Queries: the first {N_QUERIES} `question`s of `evals/datasets/questions.jsonl` "
+        f"(`numpy.percentile`). Retrieval = `service.retriever.retrieve(q, mode=…)`, hybrid and "
+        f"dense-only timed "
+        f"back to back per query, alternating which goes first. Extractive answer = "
+        f"`service.ask(q)` (condense, "
+        f"hybrid retrieval, sentence scoring with MiniLM, citations). {N_WARMUP} warm-up queries "
+        f"before timing.",
+        f"Corpus: {corpus_note} Queries: the first {N_QUERIES} `question`s of "
+        f"`evals/datasets/questions.jsonl` "
         "(without their history), warm-up with the last 3.",
-        f"100k: {N_DOCS} documents × {CHUNKS_PER_DOC} chunks written through `VectorStore.upsert` (batches of "
-        f"{BATCH:,}) and the manifest (`start` … `finish`, so all are `ready`), with the pipeline's metadata "
-        "(doc_id, source, title, doc_type, year for half, page, section, chunk_index, start, end) and page texts "
-        f"that contain every chunk at its offsets. Text: 2–3 of the pool sentences (the ingest bench's domain "
-        f"sentence generator + a clause of Zipf-drawn words from a {VOCAB_WORDS:,}-word vocabulary, the model's "
+        f"100k: {N_DOCS} documents × {CHUNKS_PER_DOC} chunks written through `VectorStore.upsert` "
+        f"(batches of "
+        f"{BATCH:,}) and the manifest (`start` … `finish`, so all are `ready`), with the "
+        f"pipeline's metadata "
+        "(doc_id, source, title, doc_type, year for half, page, section, chunk_index, start, end) "
+        "and page texts "
+        f"that contain every chunk at its offsets. Text: 2–3 of the pool sentences (the ingest "
+        f"bench's domain "
+        f"sentence generator + a clause of Zipf-drawn words from a {VOCAB_WORDS:,}-word "
+        f"vocabulary, the model's "
         "own word list) + one fresh sentence of figures per chunk, "
         + (f"~{build['avg_chars']:.0f} characters per chunk. " if "error" not in build else "")
         + build_note
         + f" Queries: {N_QUERIES // 2} dataset questions + {N_QUERIES - N_QUERIES // 2} questions in the generated "
         "domain. Note `retrieve()` builds/checks the BM25 index even in dense-only mode.",
-        "TTFT: `answer_backend=llamacpp` on the corpus store, GGUF from `default_gguf()`, one untimed warm-up "
-        "answer; the time includes condensing, retrieval and evaluating the whole prompt (the answer prompt plus "
+        "TTFT: `answer_backend=llamacpp` on the corpus store, GGUF from `default_gguf()`, one "
+        "untimed warm-up "
+        "answer; the time includes condensing, retrieval and evaluating the whole prompt (the "
+        "answer prompt plus "
         f"sources of up to (llm_context_tokens − llm_max_tokens − 400) × 3 = "
-        f"{max(settings.llm_context_tokens - 32 - 400, 256) * 3:,} characters, ~1,400 tokens) before the first token.",
+        f"{max(settings.llm_context_tokens - 32 - 400, 256) * 3:,} characters, ~1,400 tokens) "
+        f"before the first token.",
         *ctx["notes"],
     ]
-    return "\n".join([
-        SECTION_START,
-        "## Query latency (`briefing bench query`)",
-        "",
-        "_" + caption + "_",
-        "",
-        _table(["Collection", "Measurement", "n", "p50 ms", "p95 ms", "Peak RSS MiB", "Notes"], rows),
-        "",
-        "### Targets",
-        "",
-        _table(["Collection", "Target", "Measured", "Limit", "Result"], targets),
-        "",
-        *[f"- {b}" for b in bullets],
-        SECTION_END,
-    ])
+    return "\n".join(
+        [
+            SECTION_START,
+            "## Query latency (`briefing bench query`)",
+            "",
+            "_" + caption + "_",
+            "",
+            _table(
+                ["Collection", "Measurement", "n", "p50 ms", "p95 ms", "Peak RSS MiB", "Notes"],
+                rows,
+            ),
+            "",
+            "### Targets",
+            "",
+            _table(["Collection", "Target", "Measured", "Limit", "Result"], targets),
+            "",
+            *[f"- {b}" for b in bullets],
+            SECTION_END,
+        ]
+    )
 
 
 def write_section(output: Path, section: str) -> None:
@@ -638,7 +842,7 @@ def _ttft_available() -> str | None:
     """None when the llamacpp TTFT can run, else the reason it cannot."""
     import importlib.util
 
-    from assistant.backends import default_gguf
+    from assistant.answer.backends import default_gguf
 
     if importlib.util.find_spec("llama_cpp") is None:
         return "llama_cpp is not installed"
@@ -649,9 +853,11 @@ def _ttft_available() -> str | None:
     return None
 
 
-def run_query_benchmark(settings: Any, *, repeat: int = 3, output: Path = Path("BENCHMARKS.md")) -> str:
+def run_query_benchmark(
+    settings: Any, *, repeat: int = 3, output: Path = Path("BENCHMARKS.md")
+) -> str:
     """Run the query benchmark; write its section of ``output`` and return it as Markdown."""
-    from assistant.embeddings import resolve_model_path
+    from assistant.core.embeddings import resolve_model_path
 
     started = time.perf_counter()
     repeat = max(1, repeat)
@@ -687,19 +893,29 @@ def run_query_benchmark(settings: Any, *, repeat: int = 3, output: Path = Path("
                 if "error" in r:
                     _log(f"corpus run {round_no}/{repeat}: FAILED {r['error']}")
                 else:
-                    _log(f"corpus run {round_no}/{repeat}: hybrid p50 {_fmt(_percentiles(r['hybrid_ms'])[0])} ms, "
-                         f"dense p50 {_fmt(_percentiles(r['dense_ms'])[0])} ms, ask p50 "
-                         f"{_fmt(_percentiles(r['ask_ms'])[0])} ms (process wall {r['wall_s']:.0f} s)")
+                    _log(
+                        f"corpus run {round_no}/{repeat}: hybrid p50 "
+                        f"{_fmt(_percentiles(r['hybrid_ms'])[0])} ms, "
+                        f"dense p50 {_fmt(_percentiles(r['dense_ms'])[0])} ms, ask p50 "
+                        f"{_fmt(_percentiles(r['ask_ms'])[0])} ms (process wall {r['wall_s']:.0f} "
+                        f"s)"
+                    )
             if "error" not in ctx["build"]:
                 r = runner.child("large", cache_dir, queries=large_queries, warmup=large_warmup)
                 ctx["large"].append(r)
                 if "error" in r:
                     _log(f"100k run {round_no}/{repeat}: FAILED {r['error']}")
                 else:
-                    _log(f"100k run {round_no}/{repeat}: index build {r['index_build_s']:.1f} s, first query "
-                         f"{r['first_query_ms']:.0f} ms, hybrid p95 {_fmt(_percentiles(r['hybrid_ms'])[1])} ms, dense p95 "
-                         f"{_fmt(_percentiles(r['dense_ms'])[1])} ms, ask p50 {_fmt(_percentiles(r['ask_ms'])[0])} ms, "
-                         f"peak RSS {r['tree_peak_kib'] / 1024:.0f} MiB (process wall {r['wall_s']:.0f} s)")
+                    _log(
+                        f"100k run {round_no}/{repeat}: index build {r['index_build_s']:.1f} s, "
+                        f"first query "
+                        f"{r['first_query_ms']:.0f} ms, hybrid p95 "
+                        f"{_fmt(_percentiles(r['hybrid_ms'])[1])} ms, dense p95 "
+                        f"{_fmt(_percentiles(r['dense_ms'])[1])} ms, ask p50 "
+                        f"{_fmt(_percentiles(r['ask_ms'])[0])} ms, "
+                        f"peak RSS {r['tree_peak_kib'] / 1024:.0f} MiB (process wall "
+                        f"{r['wall_s']:.0f} s)"
+                    )
 
         reason = _ttft_available()
         if reason is None and "error" in prep:
@@ -708,14 +924,25 @@ def run_query_benchmark(settings: Any, *, repeat: int = 3, output: Path = Path("
             ctx["ttft"] = f"skipped ({reason})"
             _log(f"TTFT {ctx['ttft']}")
         else:
-            answerable = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-            picked = [q["question"] for q in answerable if q.get("answerable") and not q.get("history")]
-            ctx["ttft"] = r = runner.child("ttft", corpus_dir, queries=picked[:repeat], warmup=picked[-1:])
+            answerable = [
+                json.loads(line)
+                for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
+            picked = [
+                q["question"] for q in answerable if q.get("answerable") and not q.get("history")
+            ]
+            ctx["ttft"] = r = runner.child(
+                "ttft", corpus_dir, queries=picked[:repeat], warmup=picked[-1:]
+            )
             if "error" in r:
                 _log(f"TTFT FAILED: {r['error']}")
             else:
-                _log(f"TTFT median {_fmt(statistics.median(r['ttft_ms']) if r['ttft_ms'] else None)} ms over "
-                     f"{len(r['ttft_ms'])} question(s)")
+                _log(
+                    f"TTFT median "
+                    f"{_fmt(statistics.median(r['ttft_ms']) if r['ttft_ms'] else None)} ms over "
+                    f"{len(r['ttft_ms'])} question(s)"
+                )
         ctx["total_s"] = time.perf_counter() - started
         ctx["load"] = (load_start, os.getloadavg()[0])
         section = _render(ctx, settings)

@@ -36,7 +36,6 @@ from typing import Any
 
 from evals.benchmarks_md import markers, replace_section
 
-
 SECTION_START, SECTION_END = markers("ui")
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "datasets" / "questions.jsonl"
@@ -86,7 +85,11 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _questions() -> list[str]:
-    cases = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = [
+        json.loads(line)
+        for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [c["question"] for c in cases if not c.get("history")]
 
 
@@ -114,16 +117,30 @@ class _Server:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tmp / "serve.log"
         env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
-        cmd = [sys.executable, "-m", "assistant.cli", "--data-dir", str(tmp / "data"), "serve",
-               "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "--data-dir",
+            str(tmp / "data"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp
+            )
 
     def wait_ready(self, timeout_s: float = 900.0) -> float:
         started = time.perf_counter()
         while time.perf_counter() - started < timeout_s:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"briefing serve exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"briefing serve exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(self.url + "gradio_api/info", timeout=5) as resp:
                     if resp.status == 200:
@@ -142,7 +159,14 @@ class _Server:
                 self.proc.wait()
 
 
-def _user(url: str, phase: Phase, questions: list[str], rng: random.Random, stop_at: float, lock: threading.Lock) -> None:
+def _user(
+    url: str,
+    phase: Phase,
+    questions: list[str],
+    rng: random.Random,
+    stop_at: float,
+    lock: threading.Lock,
+) -> None:
     from gradio_client import Client
 
     client = Client(url, verbose=False, download_files=False)
@@ -182,13 +206,23 @@ def _uploader(url: str, phase: Phase, plan: Path, lock: threading.Lock) -> None:
             phase.errors.append(f"/ingest: {type(exc).__name__}: {str(exc)[:160]}")
 
 
-def _run_phase(url: str, phase: Phase, questions: list[str], pid: int, plan: Path | None, seed: int) -> Phase:
+def _run_phase(
+    url: str, phase: Phase, questions: list[str], pid: int, plan: Path | None, seed: int
+) -> Phase:
     lock = threading.Lock()
     stop_at = time.monotonic() + phase.seconds
-    threads = [threading.Thread(target=_user, args=(url, phase, questions, random.Random(seed + i), stop_at, lock), daemon=True)
-               for i in range(USERS)]
+    threads = [
+        threading.Thread(
+            target=_user,
+            args=(url, phase, questions, random.Random(seed + i), stop_at, lock),
+            daemon=True,
+        )
+        for i in range(USERS)
+    ]
     if plan is not None:
-        threads.append(threading.Thread(target=_uploader, args=(url, phase, plan, lock), daemon=True))
+        threads.append(
+            threading.Thread(target=_uploader, args=(url, phase, plan, lock), daemon=True)
+        )
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -196,8 +230,10 @@ def _run_phase(url: str, phase: Phase, questions: list[str], pid: int, plan: Pat
         phase.rss_mib.append(_rss_mib(pid))
         time.sleep(0.5)
     phase.wall_s = time.perf_counter() - started
-    _log(f"{phase.name}: {len(phase.all_latencies())} answers, {len(phase.errors)} errors, "
-         f"p95 {_pct(phase.all_latencies(), 0.95):.2f} s")
+    _log(
+        f"{phase.name}: {len(phase.all_latencies())} answers, {len(phase.errors)} errors, "
+        f"p95 {_pct(phase.all_latencies(), 0.95):.2f} s"
+    )
     return phase
 
 
@@ -210,7 +246,9 @@ def _section(phases: list[Phase], startup_s: float, total_s: float) -> str:
         upload = f"{p.upload_s:.1f} ({p.upload_note})" if p.upload_s is not None else "—"
         during = p.during_upload()
         while_up = f"{_pct(during, 0.95):.2f} ({len(during)})" if during else "—"
-        rss = f"{p.rss_mib[0]:.0f} → {max(p.rss_mib):.0f} → {p.rss_mib[-1]:.0f}" if p.rss_mib else "—"
+        rss = (
+            f"{p.rss_mib[0]:.0f} → {max(p.rss_mib):.0f} → {p.rss_mib[-1]:.0f}" if p.rss_mib else "—"
+        )
         rows.append(
             f"| {p.name} | {USERS} | {think} | {p.seconds:.0f} | {len(p.latencies['/ask'])} + {len(p.latencies['/chat'])} "
             f"| {len(p.errors)} | {len(lat) / p.wall_s:.2f} | {_pct(lat, 0.5):.2f} | {_pct(lat, 0.95):.2f} "
@@ -226,30 +264,32 @@ def _section(phases: list[Phase], startup_s: float, total_s: float) -> str:
         f"| {'pass' if worst <= TARGET_P95_S else 'FAIL'} |",
     ]
     notes = [f"- {e}" for p in phases for e in p.errors[:5]]
-    return "\n".join([
-        SECTION_START,
-        "## Web UI under load (`briefing bench ui`)",
-        "",
-        f"_Measured {now:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs. `briefing serve` (extractive answers, answer "
-        f"concurrency 2, queue max 64) in its own process on a fresh data dir (start-up with corpus ingest "
-        f"{startup_s:.0f} s); {USERS} simulated users, each a `gradio_client.Client` with its own session, in the bench "
-        f"process; questions drawn from `evals/datasets/questions.jsonl` (all kinds), 3 in 4 through `/ask`, 1 in 4 "
-        f"through `/chat`; one {UPLOAD_PAGES}-page generated plan uploaded through `/ingest` during each officials "
-        f"phase. Latency = call to final answer, queueing included. Whole bench: {total_s:.0f} s._",
-        "",
-        "| Phase | Users | Think time | Seconds | Answers (/ask + /chat) | Errors | Answers/s | p50 s | p95 s | max s "
-        "| p95 s while the upload ingests (answers) | Upload ingest s | Server RSS MiB start → peak → end |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        "### Targets",
-        "",
-        "| Target | Measured | Limit | Result |",
-        "|---|---|---|---|",
-        *targets,
-        *([""] + ["Errors (first five per phase):"] + notes if notes else []),
-        SECTION_END,
-    ])
+    return "\n".join(
+        [
+            SECTION_START,
+            "## Web UI under load (`briefing bench ui`)",
+            "",
+            f"_Measured {now:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs. `briefing serve` (extractive answers, answer "
+            f"concurrency 2, queue max 64) in its own process on a fresh data dir (start-up with corpus ingest "
+            f"{startup_s:.0f} s); {USERS} simulated users, each a `gradio_client.Client` with its own session, in the bench "
+            f"process; questions drawn from `evals/datasets/questions.jsonl` (all kinds), 3 in 4 through `/ask`, 1 in 4 "
+            f"through `/chat`; one {UPLOAD_PAGES}-page generated plan uploaded through `/ingest` during each officials "
+            f"phase. Latency = call to final answer, queueing included. Whole bench: {total_s:.0f} s._",
+            "",
+            "| Phase | Users | Think time | Seconds | Answers (/ask + /chat) | Errors | Answers/s | p50 s | p95 s | max s "
+            "| p95 s while the upload ingests (answers) | Upload ingest s | Server RSS MiB start → peak → end |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "### Targets",
+            "",
+            "| Target | Measured | Limit | Result |",
+            "|---|---|---|---|",
+            *targets,
+            *([""] + ["Errors (first five per phase):"] + notes if notes else []),
+            SECTION_END,
+        ]
+    )
 
 
 def write_section(output: Path, section: str) -> None:
@@ -257,7 +297,9 @@ def write_section(output: Path, section: str) -> None:
     replace_section(output, section, "ui")
 
 
-def run_ui_benchmark(settings: Any, *, repeat: int = 1, output: Path = Path("BENCHMARKS.md")) -> str:
+def run_ui_benchmark(
+    settings: Any, *, repeat: int = 1, output: Path = Path("BENCHMARKS.md")
+) -> str:
     """Run the load benchmark (``repeat`` officials phases, one saturation phase); write and return the section.
 
     ``settings`` is accepted for the CLI's sake: the server reads the same environment, on its own
@@ -274,13 +316,28 @@ def run_ui_benchmark(settings: Any, *, repeat: int = 1, output: Path = Path("BEN
         questions = _questions()
         from gradio_client import Client
 
-        Client(server.url, verbose=False).predict("What is the total budget of the plan?", [], [], api_name="/ask")
+        Client(server.url, verbose=False).predict(
+            "What is the total budget of the plan?", [], [], api_name="/ask"
+        )
         phases = []
         for n in range(max(1, repeat)):
-            plan = generate_plan(tmp / f"upload-plan-{n + 1}.pdf", pages=UPLOAD_PAGES, seed=SEED + n)
+            plan = generate_plan(
+                tmp / f"upload-plan-{n + 1}.pdf", pages=UPLOAD_PAGES, seed=SEED + n
+            )
             phase = Phase(f"officials (run {n + 1})", THINK_S, PHASE_S)
-            phases.append(_run_phase(server.url, phase, questions, server.proc.pid, plan, SEED + 100 * n))
-        phases.append(_run_phase(server.url, Phase("saturation", None, PHASE_S), questions, server.proc.pid, None, SEED + 999))
+            phases.append(
+                _run_phase(server.url, phase, questions, server.proc.pid, plan, SEED + 100 * n)
+            )
+        phases.append(
+            _run_phase(
+                server.url,
+                Phase("saturation", None, PHASE_S),
+                questions,
+                server.proc.pid,
+                None,
+                SEED + 999,
+            )
+        )
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,7 +19,7 @@ def markers(name: str) -> tuple[str, str]:
 
 
 def replace_section(output: Path, section: str, name: str) -> None:
-    """Replace benchmark ``name``'s section of ``output`` (append it, or create the file, if missing)."""
+    """Replace benchmark ``name``'s section of ``output`` (appended, or the file made)."""
     start_marker, end_marker = markers(name)
     text = output.read_text(encoding="utf-8") if output.exists() else FILE_HEADER
     start, end = text.find(start_marker), text.find(end_marker)
@@ -31,7 +31,9 @@ def replace_section(output: Path, section: str, name: str) -> None:
     output.write_text(text, encoding="utf-8")
 
 
-def worker_entry(name: str, worker_main: Callable[[str], int], argv: list[str] | None = None) -> int:
+def worker_entry(
+    name: str, worker_main: Callable[[str], int], argv: list[str] | None = None
+) -> int:
     """``python -m evals.bench_NAME --worker SPEC``: one measurement in a fresh child process.
 
     Benchmarks themselves are run with ``briefing bench NAME``; this entry point only serves the

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ConfigError
-from assistant.settings import read_yaml_mapping
+from assistant.core.errors import ConfigError
+from assistant.core.settings import read_yaml_mapping
 
 if TYPE_CHECKING:
-    from assistant.retrieval import Mode
-    from assistant.settings import Settings
+    from assistant.answer.retrieval import Mode
+    from assistant.core.settings import Settings
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
 DEFAULT_CONFIG = "hybrid"
@@ -40,17 +40,27 @@ def all_configs(settings: Settings) -> tuple[list[EvalConfig], dict[str, str]]:
     """Every configuration this installation can run, and the skipped ones with the reason."""
     extractive = {"answer_backend": "extractive"}
     configs = [
-        EvalConfig("hybrid", "hybrid", "dense + BM25 fused (RRF), extractive answers", extractive, critique=True),
+        EvalConfig(
+            "hybrid",
+            "hybrid",
+            "dense + BM25 fused (RRF), extractive answers",
+            extractive,
+            critique=True,
+        ),
         EvalConfig("dense", "dense", "MiniLM dense search only, extractive answers", extractive),
         EvalConfig("lexical", "lexical", "BM25 only, extractive answers", extractive),
     ]
     skipped: dict[str, str] = {}
     backend = settings.answer_backend
     if backend == "extractive":
-        skipped["llm"] = ("no LLM answer backend is configured (answer_backend is 'extractive'); "
-                          "set BRIEFING_ANSWER_BACKEND=llamacpp|ollama|openai to compare")
+        skipped["llm"] = (
+            "no LLM answer backend is configured (answer_backend is 'extractive'); "
+            "set BRIEFING_ANSWER_BACKEND=llamacpp|ollama|openai to compare"
+        )
     else:
-        configs.append(EvalConfig("llm", "hybrid", f"hybrid retrieval, {backend} answers", {}, critique=True))
+        configs.append(
+            EvalConfig("llm", "hybrid", f"hybrid retrieval, {backend} answers", {}, critique=True)
+        )
     return configs, skipped
 
 
@@ -93,14 +103,21 @@ def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
     data = read_yaml_mapping(path, "thresholds file")
     unknown = set(data) - {"config", "min", "max"}
     if unknown:
-        raise ConfigError(f"thresholds file {path}: unknown key(s) {', '.join(sorted(unknown))}; known: config, min, max")
+        raise ConfigError(
+            f"thresholds file {path}: unknown key(s) {', '.join(sorted(unknown))}; known: config, "
+            f"min, max"
+        )
     limits = {}
     for key in ("min", "max"):
         values = data.get(key) or {}
-        if not isinstance(values, dict) or not all(isinstance(v, int | float) for v in values.values()):
+        if not isinstance(values, dict) or not all(
+            isinstance(v, int | float) for v in values.values()
+        ):
             raise ConfigError(f"thresholds file {path}: '{key}' must map metric names to numbers")
         limits[key] = {str(k): float(v) for k, v in values.items()}
-    return Thresholds(str(data.get("config", DEFAULT_CONFIG)), limits["min"], limits["max"], Path(path))
+    return Thresholds(
+        str(data.get("config", DEFAULT_CONFIG)), limits["min"], limits["max"], Path(path)
+    )
 
 
 @dataclass
@@ -117,7 +134,9 @@ class GateResult:
         return not self.failures
 
 
-def check_gate(metrics_by_config: dict[str, dict[str, float | None]], thresholds: Thresholds) -> GateResult:
+def check_gate(
+    metrics_by_config: dict[str, dict[str, float | None]], thresholds: Thresholds
+) -> GateResult:
     """Compare the gated configuration's metrics with the floors and ceilings.
 
     A metric the run could not measure (no such cases in the datasets) is listed, not failed;
@@ -131,7 +150,9 @@ def check_gate(metrics_by_config: dict[str, dict[str, float | None]], thresholds
     for limits, below in ((thresholds.minimum, True), (thresholds.maximum, False)):
         for name, limit in limits.items():
             if name not in metrics:
-                result.failures.append(f"{name}: not a metric of the harness (thresholds file typo?)")
+                result.failures.append(
+                    f"{name}: not a metric of the harness (thresholds file typo?)"
+                )
                 continue
             value = metrics[name]
             if value is None:

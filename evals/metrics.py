@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import squash
-from assistant.lexical import tokenize
+from assistant.answer.citations import squash
+from assistant.core.text import tokenize
 
 PageKey = tuple[str, int]
 
@@ -29,8 +29,10 @@ SUPPORT_MIN_SHARE = 0.5
 CITATION_RULE = (
     "A citation [n] is valid when (1) n names one of the passages retrieved for that answer and "
     "(2) the passage supports the sentence it ends: at least "
-    f"{SUPPORT_MIN_SHARE:.0%} of the sentence's distinct content tokens (Briefing's BM25 tokenizer: "
-    "lower-cased words and figures, stop words dropped, light plural folding) occur in the passage, "
+    f"{SUPPORT_MIN_SHARE:.0%} of the sentence's distinct content tokens (Briefing's BM25 "
+    f"tokenizer: "
+    "lower-cased words and figures, stop words dropped, light plural folding) occur in the "
+    "passage, "
     "and every number in the sentence (digits with . or , inside, thousands commas ignored) occurs "
     "in the passage. The sentence is the text between the previous marker and this one, from its "
     "last sentence boundary; markers that follow each other ([1][2]) share one sentence. Only "
@@ -170,7 +172,9 @@ def check_citations(text: str, passages: Sequence[Any]) -> list[CitationCheck]:
     return checks
 
 
-def unverified_quotes(citations: Sequence[Any], page_text: Callable[[str, int], str | None]) -> list[Any]:
+def unverified_quotes(
+    citations: Sequence[Any], page_text: Callable[[str, int], str | None]
+) -> list[Any]:
     """Citations whose quote is not on the cited page (whitespace and case insensitive)."""
     bad = []
     for c in citations:
@@ -285,16 +289,31 @@ def critique_scores(
             if text is not None and squash(ev.quote) in squash(text):
                 valid_quotes += 1
             else:
-                bad.append(f"p{ev.page}: \"{str(ev.quote)[:60]}\"")
+                bad.append(f'p{ev.page}: "{str(ev.quote)[:60]}"')
         own = doc_ids.get(plan)
-        hit = any(int(ev.page) in set(g.get("evidence_pages", [])) and getattr(ev, "doc_id", None) in (None, "", own)
-                  for ev in evidence)
+        hit = any(
+            int(ev.page) in set(g.get("evidence_pages", []))
+            and getattr(ev, "doc_id", None) in (None, "", own)
+            for ev in evidence
+        )
         page_hits += hit
-        rows.append({"plan": plan, "cause_id": cause, "gold": expected, "predicted": predicted,
-                     "evidence": len(evidence), "page_hit": hit, "bad_quotes": bad})
+        rows.append(
+            {
+                "plan": plan,
+                "cause_id": cause,
+                "gold": expected,
+                "predicted": predicted,
+                "evidence": len(evidence),
+                "page_hit": hit,
+                "bad_quotes": bad,
+            }
+        )
     scores = rating_scores(pairs)
     return {
-        "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"], "per_rating": scores["per_rating"],
-        "quote_validity": ratio(valid_quotes, quotes), "evidence_page_hit": ratio(page_hits, len(gold)),
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "per_rating": scores["per_rating"],
+        "quote_validity": ratio(valid_quotes, quotes),
+        "evidence_page_hit": ratio(page_hits, len(gold)),
         "rows": rows,
     }

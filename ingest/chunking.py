@@ -13,18 +13,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.core.text import heading_of, unit_spans
+
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\S.{1,100})$")
-_ITEM = re.compile(r"^(?:[-*•·▪◦–]\s|\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]\s|\|)")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9•])")
-# Words after which a full stop does not end a sentence ("p. 13", "e.g. X", "No. 418").
-_ABBREVIATIONS = re.compile(
-    r"(?:\b(?:p|pp|para|no|nos|vol|fig|art|sec|ch|cf|e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|st|approx|incl|dept|min|est)"
-    r"|\b[A-Z])\.[\"')\]]*$",
-    re.IGNORECASE,
-)
 MAX_SECTION_DEPTH = 6
 
 
@@ -45,75 +37,9 @@ class Chunk:
         return f"{self.section}\n{self.text}" if self.section else self.text
 
 
-def heading_of(line: str) -> tuple[int, str] | None:
-    """Return (level, title) when a line is a heading, else None."""
-    match = _MD_HEADING.match(line)
-    if match:
-        return len(match.group(1)), match.group(2).strip()
-    match = _NUMBERED.match(line)
-    if not match:
-        return None
-    number, title = match.groups()
-    words = title.split()
-    if (
-        int(number.split(".")[0]) == 0
-        or title[0].islower()
-        or title.rstrip()[-1] in ".,;:"
-        or len(words) > 12
-        or "http" in title
-        or "www." in title
-        or sum(w.replace(",", "").replace(".", "").isdigit() for w in words) > len(words) // 3
-    ):
-        return None
-    return number.count(".") + 1, f"{number} {title.strip()}"
-
-
-def _segments(text: str, lo: int, hi: int) -> list[tuple[int, int, bool]]:
-    """Split text[lo:hi] into (start, end, whole) segments: items/rows (whole) and prose."""
-    segments: list[tuple[int, int, bool]] = []
-    pos = lo
-    for line in text[lo:hi].split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        stripped = line.strip()
-        if not stripped:
-            if segments:
-                segments.append((-1, -1, False))  # paragraph break marker
-            continue
-        start += len(line) - len(line.lstrip())
-        item = bool(_ITEM.match(stripped))
-        if segments and segments[-1][0] >= 0 and not item and not segments[-1][2]:
-            segments[-1] = (segments[-1][0], end, False)  # a wrapped prose line continues
-        elif segments and segments[-1][0] >= 0 and segments[-1][2] and not item and not stripped.startswith("|") and stripped[0].islower():
-            segments[-1] = (segments[-1][0], end, True)  # a wrapped list item continues
-        else:
-            segments.append((start, end, item))
-    return [s for s in segments if s[0] >= 0]
-
-
-def _units(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    """Sentence-level spans; list items and table rows stay whole."""
-    units: list[tuple[int, int]] = []
-    for start, end, whole in _segments(text, lo, hi):
-        if whole:
-            units.append((start, end))
-            continue
-        cursor = start
-        for match in _SENTENCE_END.finditer(text, start, end):
-            if _ABBREVIATIONS.search(text, max(cursor, match.start(1) - 12), match.start(1)):
-                continue
-            units.append((cursor, match.start(1)))
-            cursor = match.end(1)
-        units.append((cursor, end))
-    return [(a, b) for a, b in units if text[a:b].strip()]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences, list items and table rows of ``text`` as (start, end) spans."""
-    return _units(text, 0, len(text))
-
-
-def _split_long(text: str, span: tuple[int, int], budget: int, count: TokenCounter) -> list[tuple[int, int]]:
+def _split_long(
+    text: str, span: tuple[int, int], budget: int, count: TokenCounter
+) -> list[tuple[int, int]]:
     """Cut one over-long span at word boundaries so each piece fits the budget."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
     sizes = count([text[span[0] + a : span[0] + b] for a, b in words])
@@ -136,11 +62,15 @@ class Chunker:
         overlap_tokens: trailing units repeated at the start of the next chunk, up to this size.
     """
 
-    def __init__(self, count_tokens: TokenCounter, chunk_tokens: int = 200, overlap_tokens: int = 32) -> None:
+    def __init__(
+        self, count_tokens: TokenCounter, chunk_tokens: int = 200, overlap_tokens: int = 32
+    ) -> None:
         if chunk_tokens <= 0:
             raise ValueError(f"chunk_tokens must be positive, got {chunk_tokens}")
         if not 0 <= overlap_tokens < chunk_tokens // 2:
-            raise ValueError(f"overlap_tokens must be in [0, {chunk_tokens // 2}), got {overlap_tokens}")
+            raise ValueError(
+                f"overlap_tokens must be in [0, {chunk_tokens // 2}), got {overlap_tokens}"
+            )
         self.count = count_tokens
         self.chunk_tokens = chunk_tokens
         self.overlap_tokens = overlap_tokens
@@ -151,7 +81,8 @@ class Chunker:
         for page_no, text in enumerate(pages, start=1):
             body_start = 0
             pos = 0
-            for line in text.split("\n") + [None]:  # type: ignore[list-item]
+            lines: list[str | None] = [*text.split("\n"), None]
+            for line in lines:
                 if line is None:
                     self._pack(text, body_start, len(text), page_no, stack, chunks)
                     break
@@ -167,8 +98,10 @@ class Chunker:
                 pos += len(line) + 1
         return chunks
 
-    def _pack(self, text: str, lo: int, hi: int, page: int, stack: list[tuple[int, str]], out: list[Chunk]) -> None:
-        units = _units(text, lo, min(hi, len(text)))
+    def _pack(
+        self, text: str, lo: int, hi: int, page: int, stack: list[tuple[int, str]], out: list[Chunk]
+    ) -> None:
+        units = unit_spans(text, lo, min(hi, len(text)))
         if not units:
             return
         section = " > ".join(title for _, title in stack)
@@ -181,7 +114,12 @@ class Chunker:
         for span, size in zip(units, self.count([text[a:b] for a, b in units]), strict=True):
             if size > budget:
                 pieces = _split_long(text, span, budget, self.count)
-                sized.extend((a, b, n) for (a, b), n in zip(pieces, self.count([text[a:b] for a, b in pieces]), strict=True))
+                sized.extend(
+                    (a, b, n)
+                    for (a, b), n in zip(
+                        pieces, self.count([text[a:b] for a, b in pieces]), strict=True
+                    )
+                )
             else:
                 sized.append((*span, size))
         current: list[tuple[int, int, int]] = []
@@ -203,6 +141,8 @@ class Chunker:
             self._emit(text, page, section, current, out)
 
     @staticmethod
-    def _emit(text: str, page: int, section: str, units: list[tuple[int, int, int]], out: list[Chunk]) -> None:
+    def _emit(
+        text: str, page: int, section: str, units: list[tuple[int, int, int]], out: list[Chunk]
+    ) -> None:
         start, end = units[0][0], units[-1][1]
         out.append(Chunk(len(out), page, section, start, end, text[start:end]))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from assistant.errors import IngestError
-from ingest.text import display_name, normalise
+from assistant.core.errors import IngestError
+from assistant.core.text import display_name, normalise
 
 PDF_EXTS = {".pdf"}
 DOCX_EXTS = {".docx"}
@@ -75,14 +76,19 @@ def sniff(path: Path, head: bytes) -> str:
         return "markdown"
     if ext in TEXT_EXTS:
         return "text"
-    raise IngestError(f"not a supported type ({ext or 'no extension'}); supported: {', '.join(sorted(SUPPORTED_EXTS))}")
+    raise IngestError(
+        f"not a supported type ({ext or 'no extension'}); supported: "
+        f"{', '.join(sorted(SUPPORTED_EXTS))}"
+    )
 
 
 def _cap_pages(pages: list[str], limits: Limits, notes: list[str]) -> list[str]:
     capped = []
     for number, text in enumerate(pages, start=1):
         if len(text) > limits.max_page_chars:
-            notes.append(f"page {number} cut to {limits.max_page_chars:,} of {len(text):,} characters")
+            notes.append(
+                f"page {number} cut to {limits.max_page_chars:,} of {len(text):,} characters"
+            )
             text = text[: limits.max_page_chars]
         capped.append(text)
     return capped
@@ -135,7 +141,7 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
             except Exception:
                 pages.append("")
                 failed.append(number)
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
         meta_title = str(meta.get("/Title") or "").strip()
         created = str(meta.get("/CreationDate") or "")
     except IngestError:
@@ -145,8 +151,12 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
     except LimitReachedError as exc:
         if "decompress" in str(exc).lower():
             limit = f"{ZLIB_MAX_OUTPUT_LENGTH / 1e6:g} MB"  # pypdf's cap, the same for every filter
-            raise IngestError(f"document too complex (a stream expands past the {limit} limit)") from None
-        raise IngestError(f"document too complex (over a pypdf safety limit: {_one_line(exc)})") from None
+            raise IngestError(
+                f"document too complex (a stream expands past the {limit} limit)"
+            ) from None
+        raise IngestError(
+            f"document too complex (over a pypdf safety limit: {_one_line(exc)})"
+        ) from None
     except MemoryError:
         raise  # the parser process names its memory limit
     except RecursionError:
@@ -159,13 +169,24 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
         notes.append(f"text could not be read on page(s) {_page_list(failed)}")
     empty = [n for n, text in enumerate(pages, start=1) if not text.strip()]
     if len(empty) == len(pages):
-        raise IngestError(f"no extractable text on {len(pages)} of {len(pages)} pages (scanned? no OCR is done)")
+        raise IngestError(
+            f"no extractable text on {len(pages)} of {len(pages)} pages (scanned? no OCR is done)"
+        )
     if empty:
-        notes.append(f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; scanned?)")
+        notes.append(
+            f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; "
+            f"scanned?)"
+        )
     pages = _cap_pages(strip_running_lines(pages), limits, notes)
     meta_title = "" if meta_title.lower().startswith("untitled") else meta_title
     title = _title(path, meta_title, _first_heading(pages))
-    return LoadedDocument(pages, title, "pdf", _year_of(title, created[2:6] if created.startswith("D:") else None), notes=notes)
+    return LoadedDocument(
+        pages,
+        title,
+        "pdf",
+        _year_of(title, created[2:6] if created.startswith("D:") else None),
+        notes=notes,
+    )
 
 
 def _one_line(exc: BaseException, limit: int = 160) -> str:
@@ -185,10 +206,12 @@ def _title(path: Path, *candidates: str | None) -> str:
 
 def strip_running_lines(pages: list[str], edge: int = 3) -> list[str]:
     """Drop running headers and footers: short lines near a page's top or bottom that recur
-    (numbers aside) on at least half of the pages, such as "Page 12 GAO-05-927 Managing for Results".
+    (numbers aside) on at least half of the pages, such as
+    "Page 12 GAO-05-927 Managing for Results".
     """
     if len(pages) < 4:
         return pages
+
     def key(line: str) -> str:
         return re.sub(r"\d+", "#", line.strip().lower())
 
@@ -256,15 +279,20 @@ def load_text(path: Path, limits: Limits, markdown: bool) -> LoadedDocument:
         raise IngestError(f"too many pages ({len(pages):,}; the limit is {limits.max_pages:,})")
     title = _title(path, str(meta.get("title") or ""), _first_heading(pages))
     year = meta.get("year")
-    year = int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else _year_of(title)
+    year = (
+        int(year)
+        if isinstance(year, int) or (isinstance(year, str) and year.isdigit())
+        else _year_of(title)
+    )
     doc_type = str(meta["doc_type"]) if meta.get("doc_type") else None
     return LoadedDocument(pages, title, "markdown" if markdown else "text", year, doc_type, notes)
 
 
 def load_docx(path: Path, limits: Limits) -> LoadedDocument:
-    """Word documents: headings become '#' lines, tables become '|' rows, page breaks split pages."""
+    """Word documents: headings become '#' lines, tables '|' rows; page breaks split pages."""
     import docx
     from docx.oxml.ns import qn
+    from docx.text.paragraph import Paragraph
 
     try:
         document = docx.Document(str(path))
@@ -274,7 +302,7 @@ def load_docx(path: Path, limits: Limits) -> LoadedDocument:
     body = document.element.body
     for element in body.iterchildren():
         if element.tag == qn("w:p"):
-            para = docx.text.paragraph.Paragraph(element, document)
+            para = Paragraph(element, document)
             style = (para.style.name if para.style is not None else "") or ""
             text = para.text.strip()
             if text:
@@ -308,7 +336,7 @@ def load_docx(path: Path, limits: Limits) -> LoadedDocument:
 
 
 def load_html(path: Path, limits: Limits) -> LoadedDocument:
-    """Text of an HTML page: headings as '#' lines, list items as '-' lines; no scripts or styles."""
+    """Text of an HTML page: headings as '#' lines, list items as '-' lines; no scripts."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(path.read_bytes(), "html.parser")

@@ -18,24 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.embeddings import Embedder
-from assistant.errors import DocumentNotFoundError, IngestError
-from assistant.settings import Settings
-from assistant.store import VectorStore
+from assistant.core.embeddings import Embedder
+from assistant.core.errors import DocumentNotFoundError, IngestError
+from assistant.core.manifest import DocumentRow, Manifest
+from assistant.core.settings import Settings
+from assistant.core.store import VectorStore
 from ingest.chunking import Chunk, Chunker
 from ingest.loaders import Limits, LoadedDocument
-from ingest.manifest import DocumentRow, Manifest
 from ingest.worker import parse_files
 
 DOC_TYPES = ("master_plan", "review", "lessons_learned", "other")
 _TYPE_ALIASES = {
-    "master_plan": "master_plan", "master_plans": "master_plan", "plan": "master_plan", "plans": "master_plan",
+    "master_plan": "master_plan", "master_plans": "master_plan",
+    "plan": "master_plan", "plans": "master_plan",
     "review": "review", "reviews": "review",
     "lessons_learned": "lessons_learned", "lessons": "lessons_learned",
     "other": "other",
 }  # fmt: skip
 
-#: progress(stage, done, total): stage "files" counts parsed files, "chunks" embedded chunks of one file.
+#: progress(stage, done, total): stage "files" counts parsed files, "chunks" embedded chunks
+#: of one file.
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -124,7 +126,9 @@ class _Job:
 class Ingestor:
     """Loads documents into the store and keeps the manifest true to it."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore, manifest: Manifest) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: VectorStore, manifest: Manifest
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -190,7 +194,9 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _plan(self, files: list[Path], forced_type: str | None, retry_failed: bool, report: IngestReport) -> list[_Job]:
+    def _plan(
+        self, files: list[Path], forced_type: str | None, retry_failed: bool, report: IngestReport
+    ) -> list[_Job]:
         jobs: list[_Job] = []
         claimed: set[str] = set()
         limit = int(self.settings.max_file_mb * 1024 * 1024)
@@ -204,7 +210,9 @@ class Ingestor:
                     else file_digest(path)
                 )
             except OSError as exc:
-                report.failed.append({"path": str(path), "reason": f"unreadable ({exc.strerror or exc})"})
+                report.failed.append(
+                    {"path": str(path), "reason": f"unreadable ({exc.strerror or exc})"}
+                )
                 continue
             doc_type = forced_type or _folder_type(path)
             if doc_id in claimed:
@@ -222,7 +230,8 @@ class Ingestor:
                 report.failed.append({"path": str(path), "reason": row.reason})
                 continue
             if size > limit:
-                reason = f"too large ({size / 1048576:.2f} MB; the limit is {self.settings.max_file_mb:g} MB)"
+                max_mb = self.settings.max_file_mb
+                reason = f"too large ({size / 1048576:.2f} MB; the limit is {max_mb:g} MB)"
                 self.manifest.fail(doc_id, source, size, doc_type or "other", reason)
                 report.failed.append({"path": str(path), "reason": reason})
                 continue
@@ -245,14 +254,18 @@ class Ingestor:
             if progress:
                 progress("files", done, len(jobs))
             if result.document is None:
-                self.manifest.fail(job.doc_id, job.source, job.size, job.doc_type or "other", result.reason)
+                self.manifest.fail(
+                    job.doc_id, job.source, job.size, job.doc_type or "other", result.reason
+                )
                 report.failed.append({"path": str(job.path), "reason": result.reason})
                 continue
             try:
                 chunks = self._store_document(job, result.document, progress)
             except IngestError as exc:
                 self.store.delete_document(job.doc_id)
-                self.manifest.fail(job.doc_id, job.source, job.size, job.doc_type or "other", str(exc))
+                self.manifest.fail(
+                    job.doc_id, job.source, job.size, job.doc_type or "other", str(exc)
+                )
                 report.failed.append({"path": str(job.path), "reason": str(exc)})
                 continue
             report.chunks_added += chunks
@@ -265,14 +278,21 @@ class Ingestor:
             else:
                 report.added += 1
 
-    def _store_document(self, job: _Job, doc: LoadedDocument, progress: ProgressFn | None = None) -> int:
+    def _store_document(
+        self, job: _Job, doc: LoadedDocument, progress: ProgressFn | None = None
+    ) -> int:
         doc_type = job.doc_type or normalise_doc_type(doc.doc_type) or "other"
         self.manifest.start(job.doc_id, job.source, job.size, doc_type)
         self.store.delete_document(job.doc_id)  # leftovers of an interrupted attempt
         chunks = self.chunker.split(doc.pages)
         if not chunks:
             raise IngestError("no text to index after splitting")
-        base = {"doc_id": job.doc_id, "source": job.source, "title": doc.title, "doc_type": doc_type}
+        base: dict[str, Any] = {
+            "doc_id": job.doc_id,
+            "source": job.source,
+            "title": doc.title,
+            "doc_type": doc_type,
+        }
         if doc.year:
             base["year"] = doc.year
         batch = max(self.settings.embedding_batch_size, 1) * 4
@@ -306,7 +326,10 @@ class Ingestor:
         prefixes = [str(r.resolve()) for r in roots]
         removed = 0
         for row in self.manifest.all():
-            inside = any(row.source == p or row.source.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
+            inside = any(
+                row.source == p or row.source.startswith(p.rstrip(os.sep) + os.sep)
+                for p in prefixes
+            )
             if inside and row.source not in present:
                 self.manifest.mark_deleting(row.doc_id)
                 self.store.delete_document(row.doc_id)

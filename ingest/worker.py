@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import cast
 
-from assistant.errors import IngestError
+from assistant.core.errors import IngestError
 from ingest.loaders import Limits, LoadedDocument, load_file
 
 
@@ -37,7 +38,12 @@ def _child(path: Path, limits: Limits, memory_bytes: int, conn: Connection) -> N
         conn.send(("error", str(exc)))
     except MemoryError:
         limit = memory_bytes // (1024 * 1024)
-        conn.send(("error", f"document too complex (it needs more than the parser's {limit} MB memory limit)"))
+        conn.send(
+            (
+                "error",
+                f"document too complex (it needs more than the parser's {limit} MB memory limit)",
+            )
+        )
     except RecursionError:
         conn.send(("error", "document too complex (its structure nests too deeply)"))
     except Exception as exc:
@@ -46,7 +52,7 @@ def _child(path: Path, limits: Limits, memory_bytes: int, conn: Connection) -> N
         conn.close()
 
 
-def _context() -> mp.context.BaseContext:
+def _context() -> mp.context.ForkServerContext:
     # forkserver: children start from a small clean process, not from a parent holding torch
     # threads. No preload list: with one, the server re-imports __main__, which fails when the
     # caller is a notebook or stdin.
@@ -66,11 +72,14 @@ def parse_files(
     pending = list(paths)
     pending.reverse()
     running: dict[Connection, tuple[mp.process.BaseProcess, Path, float, float]] = {}
+
     def fill() -> None:
         while pending and len(running) < workers:
             path = pending.pop()
             recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(path, limits, memory_mb * 1024 * 1024, send), daemon=True)
+            proc = ctx.Process(
+                target=_child, args=(path, limits, memory_mb * 1024 * 1024, send), daemon=True
+            )
             proc.start()  # may first boot the forkserver: that time is not the file's
             started = time.monotonic()
             send.close()
@@ -81,7 +90,8 @@ def parse_files(
         while running:
             nearest = min(deadline for *_, deadline in running.values())
             done: list[ParseResult] = []
-            for conn in wait(list(running), timeout=max(0.0, nearest - time.monotonic())):
+            ready = wait(list(running), timeout=max(0.0, nearest - time.monotonic()))
+            for conn in cast(list[Connection], ready):
                 proc, path, started, _ = running.pop(conn)
                 done.append(_collect(conn, proc, path, started, memory_mb))
             now = time.monotonic()
@@ -102,7 +112,9 @@ def parse_files(
             conn.close()
 
 
-def _collect(conn: Connection, proc: mp.process.BaseProcess, path: Path, started: float, memory_mb: int) -> ParseResult:
+def _collect(
+    conn: Connection, proc: mp.process.BaseProcess, path: Path, started: float, memory_mb: int
+) -> ParseResult:
     try:
         status, payload = conn.recv()
     except (EOFError, OSError):
@@ -118,5 +130,8 @@ def _collect(conn: Connection, proc: mp.process.BaseProcess, path: Path, started
         return ParseResult(path, document=payload, seconds=seconds)
     if payload is None:
         code = proc.exitcode
-        payload = f"document too complex (the parser crashed, exit {code}, under its {memory_mb} MB memory limit)"
+        payload = (
+            f"document too complex (the parser crashed, exit {code}, "
+            f"under its {memory_mb} MB memory limit)"
+        )
     return ParseResult(path, reason=payload, seconds=seconds)

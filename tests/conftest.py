@@ -16,15 +16,15 @@ REALDOCS = ROOT.parent / "shared" / "realdocs"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embeddings import make_embeddings
-    from assistant.settings import Settings
+    from assistant.core.embeddings import make_embeddings
+    from assistant.core.settings import Settings
 
     return make_embeddings(Settings())
 
 
 @pytest.fixture
 def settings(tmp_path):
-    from assistant.settings import Settings
+    from assistant.core.settings import Settings
 
     return Settings(data_dir=tmp_path / "data", parse_workers=2)
 
@@ -46,7 +46,9 @@ def write_pdf(path: Path, pages: list[str], title: str | None = None) -> Path:
     pdf.set_auto_page_break(auto=True, margin=15)
     if title:
         pdf.set_title(title)
-    pdf.set_creation_date(__import__("datetime").datetime(2025, 1, 1, tzinfo=__import__("datetime").timezone.utc))
+    pdf.set_creation_date(
+        __import__("datetime").datetime(2025, 1, 1, tzinfo=__import__("datetime").timezone.utc)
+    )
     for text in pages:
         pdf.add_page()
         pdf.set_font("Helvetica", size=11)
@@ -60,5 +62,7 @@ def write_pdf(path: Path, pages: list[str], title: str | None = None) -> Path:
 def realdoc(name: str) -> Path:
     path = REALDOCS / name
     if not path.exists():
-        pytest.skip(f"{path} is not present (real documents live beside the repo, in ../shared/realdocs)")
+        pytest.skip(
+            f"{path} is not present (real documents live beside the repo, in ../shared/realdocs)"
+        )
     return path

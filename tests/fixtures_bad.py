@@ -71,14 +71,18 @@ def _one_page_pdf(path: Path, data: bytes, *, flate: bool) -> Path:
     """One page with a Helvetica font resource whose content stream holds ``data`` as given."""
     writer = PdfWriter()
     page = writer.add_blank_page(width=595, height=842)
-    font = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    })
-    page[NameObject("/Resources")] = DictionaryObject({
-        NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
-    })
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)}),
+        }
+    )
     stream = StreamObject()
     stream._data = data
     if flate:
@@ -112,10 +116,17 @@ def png_bytes() -> bytes:
     """A valid 1x1 PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        return (
+            len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+        )
 
     header = (1).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def zip_bytes() -> bytes:
@@ -125,7 +136,11 @@ def zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Plan</title></head><body><p>" + PROSE.encode() + b"</p></body></html>"
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Plan</title></head><body><p>"
+    + PROSE.encode()
+    + b"</p></body></html>"
+)
 
 
 def truncated(data: bytes) -> bytes:
@@ -134,7 +149,11 @@ def truncated(data: bytes) -> bytes:
 
 def byte_flipped(data: bytes, span: int = 64) -> bytes:
     middle = len(data) // 2
-    return data[:middle] + bytes(b ^ 0xFF for b in data[middle : middle + span]) + data[middle + span :]
+    return (
+        data[:middle]
+        + bytes(b ^ 0xFF for b in data[middle : middle + span])
+        + data[middle + span :]
+    )
 
 
 def bad_xref(data: bytes) -> bytes:
@@ -149,7 +168,9 @@ def wrong_lengths(data: bytes) -> bytes:
     """Every declared stream /Length is off by a lot."""
     import re
 
-    return re.sub(rb"/Length (\d+)", lambda m: b"/Length " + str(int(m.group(1)) * 7 + 13).encode(), data)
+    return re.sub(
+        rb"/Length (\d+)", lambda m: b"/Length " + str(int(m.group(1)) * 7 + 13).encode(), data
+    )
 
 
 def write_slow_pdf(path: Path, operations: int = 1_000_000) -> Path:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import QuestionError
-from assistant.citations import check, squash
-from assistant.models import Filters, Message, Passage
+from assistant.answer.chat import QuestionError
+from assistant.answer.citations import check, squash
+from assistant.core.models import Filters, Message, Passage
+from assistant.core.settings import Settings
 from assistant.service import build_service
-from assistant.settings import Settings
 from tests.conftest import CORPUS
 
 PLAN = "astravia-egov-master-plan-2025-2027.pdf"
@@ -44,13 +44,41 @@ def _page_text(service, citation):
     [
         ("What is the total cost of the Astravia plan over 2025-2027?", PLAN, 9, "412.8"),
         # the cover page (signed by the chair) and section 7.1 both say it
-        ("Who chairs Astravia's Government Commission on Informatization?", PLAN, (1, 13), "First Deputy Prime Minister"),
+        (
+            "Who chairs Astravia's Government Commission on Informatization?",
+            PLAN,
+            (1, 13),
+            "First Deputy Prime Minister",
+        ),
         ("When do all Kestrel services go live?", KESTREL, 1, "1 July 2027"),
-        ("What share of e-government projects in developing countries are total failures according to Heeks?", COMPENDIUM, 12, "35 per cent"),
-        ("How many Gateway reviews on IT projects did the Public Accounts Committee find?", COMPENDIUM, None, "440"),
-        ("Which body builds the payment gateway in Astravia?", PLAN, 6, "Interbank Settlement Centre"),
+        (
+            "What share of e-government projects in developing countries are total failures "
+            "according to Heeks?",
+            COMPENDIUM,
+            12,
+            "35 per cent",
+        ),
+        (
+            "How many Gateway reviews on IT projects did the Public Accounts Committee find?",
+            COMPENDIUM,
+            None,
+            "440",
+        ),
+        (
+            "Which body builds the payment gateway in Astravia?",
+            PLAN,
+            6,
+            "Interbank Settlement Centre",
+        ),
     ],
-    ids=["budget-total", "commission-chair", "kestrel-launch", "heeks-failures", "gateway-reviews", "payment-gateway"],
+    ids=[
+        "budget-total",
+        "commission-chair",
+        "kestrel-launch",
+        "heeks-failures",
+        "gateway-reviews",
+        "payment-gateway",
+    ],
 )
 def test_answers_cite_the_right_document_and_page(corpus_service, question, source, page, fact):
     answer = corpus_service.ask(question)
@@ -66,7 +94,11 @@ def test_answers_cite_the_right_document_and_page(corpus_service, question, sour
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the population of Mars?", "Which football club won the 1998 league?", "What is the recipe for apple pie?"],
+    [
+        "What is the population of Mars?",
+        "Which football club won the 1998 league?",
+        "What is the recipe for apple pie?",
+    ],
     ids=["mars", "football", "recipe"],
 )
 def test_absent_answers_are_declined_plainly(corpus_service, question):
@@ -78,7 +110,10 @@ def test_absent_answers_are_declined_plainly(corpus_service, question):
 
 def test_follow_up_is_condensed_from_history(corpus_service):
     first = "What does the Astravia plan say about the e-Customs programme line?"
-    history = [Message(role="user", content=first), Message(role="assistant", content="It is led by the customs committee.")]
+    history = [
+        Message(role="user", content=first),
+        Message(role="assistant", content="It is led by the customs committee."),
+    ]
     answer = corpus_service.ask("And how many customs posts will it connect?", history)
     assert "e-Customs" in answer.standalone_question
     assert "34" in answer.text
@@ -96,14 +131,20 @@ def test_exact_term_needs_bm25_and_paraphrase_needs_dense(corpus_service):
     # a paraphrase sharing no key word with the page: only meaning finds it
     paraphrase = "Will every island switch to the new system on the very same day?"
     dense = retriever.retrieve(paraphrase, mode="dense")
-    assert any(Path(p.source).name == KESTREL and "single national launch date" in p.text for p in dense[:3])
-    assert any(Path(p.source).name == KESTREL and "single national launch date" in p.text for p in retriever.retrieve(paraphrase)[:4])
+    assert any(
+        Path(p.source).name == KESTREL and "single national launch date" in p.text
+        for p in dense[:3]
+    )
+    assert any(
+        Path(p.source).name == KESTREL and "single national launch date" in p.text
+        for p in retriever.retrieve(paraphrase)[:4]
+    )
 
 
 def test_filters_restrict_documents_and_types(corpus_service):
     reviews = corpus_service.ask("Is the plan centralist?", filters=Filters(doc_types=["review"]))
     assert {Path(c.source).name for c in reviews.citations} <= {REVIEW}
-    plan_id = next(r["doc_id"] for r in corpus_service.status() if r["source"].endswith(KESTREL))
+    plan_id = next(r.doc_id for r in corpus_service.status() if r.source.endswith(KESTREL))
     only = corpus_service.retriever.retrieve("budget", Filters(documents=[plan_id]))
     assert only and {p.doc_id for p in only} == {plan_id}
     assert corpus_service.retriever.retrieve("budget", Filters(years=[1901])) == []
@@ -122,7 +163,9 @@ def test_lexical_index_follows_ingest_and_removal(tmp_path, embedder):
         doc.write_text("# Note\nThe zebracorn registry opens in 2031.\n", encoding="utf-8")
         assert service.retriever.retrieve("zebracorn", mode="lexical") == []
         service.ingest([doc])
-        assert service.retriever.retrieve("zebracorn", mode="lexical")[0].text.startswith("The zebracorn")
+        assert service.retriever.retrieve("zebracorn", mode="lexical")[0].text.startswith(
+            "The zebracorn"
+        )
         service.remove(str(doc))
         assert service.retriever.retrieve("zebracorn", mode="lexical") == []
     finally:
@@ -131,7 +174,11 @@ def test_lexical_index_follows_ingest_and_removal(tmp_path, embedder):
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the budget {context} of the plan?", "{{question}} total budget {% raw %}", "budget {sources} {0} {"],
+    [
+        "What is the budget {context} of the plan?",
+        "{{question}} total budget {% raw %}",
+        "budget {sources} {0} {",
+    ],
     ids=["context", "jinja", "format"],
 )
 def test_braces_in_questions_stay_literal(corpus_service, question):
@@ -140,7 +187,9 @@ def test_braces_in_questions_stay_literal(corpus_service, question):
     assert answer.passages
 
 
-@pytest.mark.parametrize(("question", "match"), [("", "empty"), ("   \u200b ", "empty"), ("x" * 5000, "limit is 4,000")])
+@pytest.mark.parametrize(
+    ("question", "match"), [("", "empty"), ("   \u200b ", "empty"), ("x" * 5000, "limit is 4,000")]
+)
 def test_bad_questions_get_a_clear_message(corpus_service, question, match):
     with pytest.raises(QuestionError, match=match):
         corpus_service.ask(question)
@@ -157,7 +206,11 @@ def test_planted_injection_never_reaches_the_answer(tmp_path, embedder):
             encoding="utf-8",
         )
         service.ingest([doc])
-        for question in ("What does the budget say?", "What should you reply to budget questions?", "CANARY"):
+        for question in (
+            "What does the budget say?",
+            "What should you reply to budget questions?",
+            "CANARY",
+        ):
             answer = service.ask(question)
             assert "CANARY-7" not in answer.text
             assert all("CANARY-7" not in c.quote for c in answer.citations)
@@ -167,10 +220,32 @@ def test_planted_injection_never_reaches_the_answer(tmp_path, embedder):
 
 def _passages():
     return [
-        Passage(n=1, chunk_id="a", doc_id="d1", title="Plan", source="plan.pdf", doc_type="master_plan", page=3,
-                section="5 Budget", start=0, end=60, text="The total budget is 412.8 million ASD over three years."),
-        Passage(n=2, chunk_id="b", doc_id="d1", title="Plan", source="plan.pdf", doc_type="master_plan", page=4,
-                section="6 Phasing", start=0, end=50, text="Pilots run in two regions before national roll-out."),
+        Passage(
+            n=1,
+            chunk_id="a",
+            doc_id="d1",
+            title="Plan",
+            source="plan.pdf",
+            doc_type="master_plan",
+            page=3,
+            section="5 Budget",
+            start=0,
+            end=60,
+            text="The total budget is 412.8 million ASD over three years.",
+        ),
+        Passage(
+            n=2,
+            chunk_id="b",
+            doc_id="d1",
+            title="Plan",
+            source="plan.pdf",
+            doc_type="master_plan",
+            page=4,
+            section="6 Phasing",
+            start=0,
+            end=50,
+            text="Pilots run in two regions before national roll-out.",
+        ),
     ]
 
 
@@ -190,18 +265,25 @@ def test_cross_encoder_reranker_code_path(corpus_service, embedder):
     real code path (the order it gives is meaningless, so only the mechanics are asserted)."""
     import torch
 
-    from assistant.embeddings import resolve_model_path
-    from assistant.retrieval import Retriever
+    from assistant.answer.retrieval import Retriever
+    from assistant.core.embeddings import resolve_model_path
 
     torch.manual_seed(0)
-    settings = corpus_service.settings.model_copy(update={"reranker_model": str(resolve_model_path("all-MiniLM-L6-v2")[0])})
+    settings = corpus_service.settings.model_copy(
+        update={"reranker_model": str(resolve_model_path("all-MiniLM-L6-v2")[0])}
+    )
     retriever = Retriever(settings, corpus_service.store, embedder, corpus_service.manifest)
     plain = corpus_service.retriever.retrieve("total budget of the plan", k=6)
     reranked = retriever.retrieve("total budget of the plan", k=6)
     assert retriever._reranker is not None and len(reranked) == 6
     assert all(p.dense_rank is not None or p.lexical_rank is not None for p in reranked) and plain
-    bad = Retriever(settings.model_copy(update={"reranker_model": "/nonexistent"}), corpus_service.store, embedder, corpus_service.manifest)
-    from assistant.errors import ConfigError
+    bad = Retriever(
+        settings.model_copy(update={"reranker_model": "/nonexistent"}),
+        corpus_service.store,
+        embedder,
+        corpus_service.manifest,
+    )
+    from assistant.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not a local cross-encoder directory"):
         bad.retrieve("budget")

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from assistant import cli
-from assistant.embeddings import Embedder, make_embeddings
+from assistant.core.embeddings import Embedder
+from assistant.core.settings import Settings
 from assistant.service import BriefingService, build_service
-from assistant.settings import Settings
 from tests import fixtures_bad as fx
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,8 @@ pytestmark = pytest.mark.slow
 REAL_HTML_PDF = Path("/work/shared/realdocs/gao-08-1075t-actually-html.pdf")
 #: A failure reason is one of these classes of message, never a traceback or a raw exception.
 CLASSIFIED = re.compile(
-    r"^(unreadable PDF \(|document too complex \(|no extractable text |could not be processed \(|the PDF has no pages)"
+    r"^(unreadable PDF \(|document too complex \(|no extractable text |could not be processed "
+    r"\(|the PDF has no pages)"
 )
 CHUNK_ID = re.compile(r"^[0-9a-f]{64}-\d{5}$")
 
@@ -55,7 +56,9 @@ def make_service(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., B
 
 @pytest.fixture
 def good_pdf(tmp_path: Path) -> Path:
-    return fx.write_text_pdf(tmp_path / "good.pdf", [fx.PROSE, "A second page on procurement reform and shared data."])
+    return fx.write_text_pdf(
+        tmp_path / "good.pdf", [fx.PROSE, "A second page on procurement reform and shared data."]
+    )
 
 
 def _failed(report: Any) -> dict[str, str]:
@@ -87,8 +90,12 @@ def _chunks_of(service: BriefingService, doc_id: str) -> list[Any]:
 
 
 # -- 1. size ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("extra", "too_large"), [(0, False), (1, True)], ids=["at-limit", "one-byte-over"])
-def test_file_over_max_file_mb_is_skipped_too_large(make_service, tmp_path, good_pdf, extra, too_large):
+@pytest.mark.parametrize(
+    ("extra", "too_large"), [(0, False), (1, True)], ids=["at-limit", "one-byte-over"]
+)
+def test_file_over_max_file_mb_is_skipped_too_large(
+    make_service, tmp_path, good_pdf, extra, too_large
+):
     service = make_service(max_file_mb=0.001)
     limit = int(0.001 * 1024 * 1024)
     body = (fx.PROSE + " ") * 20
@@ -102,7 +109,9 @@ def test_file_over_max_file_mb_is_skipped_too_large(make_service, tmp_path, good
     _assert_ready(service, small)
     if too_large:
         reason = _failed(report)["big.txt"]
-        assert reason.startswith("too large (") and reason.endswith("the limit is 0.001 MB)"), reason
+        assert reason.startswith("too large (") and reason.endswith("the limit is 0.001 MB)"), (
+            reason
+        )
         assert _row(service, big).status == "failed"
         assert service.store.count_document(_row(service, big).doc_id) == 0
     else:
@@ -114,14 +123,20 @@ def test_file_over_max_file_mb_is_skipped_too_large(make_service, tmp_path, good
 NOT_A_PDF = [
     ("png", fx.png_bytes(), "not a PDF (a PNG image)"),
     ("zip", fx.zip_bytes(), "not a supported type (a ZIP archive)"),
-    ("html", fx.HTML_PAGE, "not a PDF: the file holds an HTML web page (rename it .html to read it as a page)"),
+    (
+        "html",
+        fx.HTML_PAGE,
+        "not a PDF: the file holds an HTML web page (rename it .html to read it as a page)",
+    ),
     ("empty", b"", "empty file (0 bytes)"),
     ("header-only", b"%PDF-1.7", "unreadable PDF (Stream has ended unexpectedly)"),
     ("text", b"Just some words, no PDF at all.\n", "not a PDF (no PDF header)"),
 ]
 
 
-@pytest.mark.parametrize(("content", "reason"), [c[1:] for c in NOT_A_PDF], ids=[c[0] for c in NOT_A_PDF])
+@pytest.mark.parametrize(
+    ("content", "reason"), [c[1:] for c in NOT_A_PDF], ids=[c[0] for c in NOT_A_PDF]
+)
 def test_not_a_pdf_is_skipped_with_its_kind(make_service, tmp_path, good_pdf, content, reason):
     bad = tmp_path / "report.pdf"
     bad.write_bytes(content)
@@ -141,7 +156,9 @@ def test_real_html_page_named_pdf_is_skipped(make_service, good_pdf):
 
     report = service.ingest([REAL_HTML_PDF, good_pdf])
 
-    assert _failed(report) == {REAL_HTML_PDF.name: "not a PDF: the file holds an HTML web page (rename it .html to read it as a page)"}
+    assert _failed(report) == {
+        REAL_HTML_PDF.name: "not a PDF: the file holds an HTML web page (rename it .html to read it as a page)"
+    }
     _assert_ready(service, good_pdf)
 
 
@@ -155,7 +172,9 @@ BROKEN = [
 
 
 @pytest.mark.parametrize("damage", [b[1] for b in BROKEN], ids=[b[0] for b in BROKEN])
-def test_broken_pdf_is_ingested_or_classified_and_worker_survives(make_service, tmp_path, good_pdf, damage):
+def test_broken_pdf_is_ingested_or_classified_and_worker_survives(
+    make_service, tmp_path, good_pdf, damage
+):
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(damage(fx.text_pdf_bytes([fx.PROSE, "Second page about shared platforms."])))
     service = make_service(parse_timeout_s=30)
@@ -205,12 +224,24 @@ def test_pdf_that_hangs_the_parser_is_killed_at_the_timeout(make_service, tmp_pa
 
 # -- 5. decompression and memory bombs -------------------------------------------------------------
 BOMBS = [
-    ("over-memory-cap", 60, {"parse_memory_mb": 256}, "document too complex (it needs more than the parser's 256 MB memory limit)"),
-    ("over-decompression-limit", 400, {}, "document too complex (a stream expands past the 75 MB limit)"),
+    (
+        "over-memory-cap",
+        60,
+        {"parse_memory_mb": 256},
+        "document too complex (it needs more than the parser's 256 MB memory limit)",
+    ),
+    (
+        "over-decompression-limit",
+        400,
+        {},
+        "document too complex (a stream expands past the 75 MB limit)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("inflated_mb", "overrides", "reason"), [b[1:] for b in BOMBS], ids=[b[0] for b in BOMBS])
+@pytest.mark.parametrize(
+    ("inflated_mb", "overrides", "reason"), [b[1:] for b in BOMBS], ids=[b[0] for b in BOMBS]
+)
 def test_decompression_bomb_is_too_complex_and_test_process_unaffected(
     make_service, tmp_path, good_pdf, inflated_mb, overrides, reason
 ):
@@ -242,18 +273,24 @@ def test_more_pages_than_max_pages_is_refused(make_service, tmp_path, good_pdf):
 
 
 def test_page_with_millions_of_characters_is_cut_with_a_note(make_service, tmp_path):
-    long = fx.write_raw_content_pdf(tmp_path / "long.pdf", b"BT /F1 12 Tf 10 800 Td (" + b"word " * 400_000 + b") Tj ET")
+    long = fx.write_raw_content_pdf(
+        tmp_path / "long.pdf", b"BT /F1 12 Tf 10 800 Td (" + b"word " * 400_000 + b") Tj ET"
+    )
     service = make_service(max_page_chars=5000)
 
     report = service.ingest([long])
 
     assert report.failed == []
-    assert report.notes == [{"path": str(long), "note": "page 1 cut to 5,000 of 1,999,999 characters"}]
+    assert report.notes == [
+        {"path": str(long), "note": "page 1 cut to 5,000 of 1,999,999 characters"}
+    ]
     row = _assert_ready(service, long)
     assert len(service.manifest.page_text(row.doc_id, 1)) == 5000
     assert "page 1 cut to 5,000" in row.notes
     chunks = _chunks_of(service, row.doc_id)
-    assert sum(len(c.text) for c in chunks) <= 5000 * 2  # overlap repeats some text, never the cut-off part
+    assert (
+        sum(len(c.text) for c in chunks) <= 5000 * 2
+    )  # overlap repeats some text, never the cut-off part
     assert all(c.metadata["end"] <= 5000 for c in chunks)
 
 
@@ -282,10 +319,15 @@ def test_pdf_encrypted_with_empty_user_password_ingests(make_service, tmp_path):
 # -- 8. scanned and blank --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("pages", "reason"),
-    [(3, "no extractable text on 3 of 3 pages (scanned? no OCR is done)"), (0, "the PDF has no pages")],
+    [
+        (3, "no extractable text on 3 of 3 pages (scanned? no OCR is done)"),
+        (0, "the PDF has no pages"),
+    ],
     ids=["three-blank-pages", "zero-pages"],
 )
-def test_pdf_without_text_is_skipped_with_page_count(make_service, tmp_path, good_pdf, pages, reason):
+def test_pdf_without_text_is_skipped_with_page_count(
+    make_service, tmp_path, good_pdf, pages, reason
+):
     scan = fx.write_blank_pdf(tmp_path / "scan.pdf", pages)
     service = make_service()
 
@@ -297,12 +339,16 @@ def test_pdf_without_text_is_skipped_with_page_count(make_service, tmp_path, goo
 
 
 def test_partly_scanned_pdf_indexes_text_pages_and_names_the_blank_one(make_service, tmp_path):
-    partial = fx.write_text_pdf(tmp_path / "partial.pdf", [fx.PROSE, "", "Annex: indicators and targets for 2030."])
+    partial = fx.write_text_pdf(
+        tmp_path / "partial.pdf", [fx.PROSE, "", "Annex: indicators and targets for 2030."]
+    )
     service = make_service()
 
     report = service.ingest([partial])
 
-    assert report.notes == [{"path": str(partial), "note": "no extractable text on 1 of 3 pages (2; scanned?)"}]
+    assert report.notes == [
+        {"path": str(partial), "note": "no extractable text on 1 of 3 pages (2; scanned?)"}
+    ]
     row = _assert_ready(service, partial)
     assert row.pages == 3
     chunks = _chunks_of(service, row.doc_id)
@@ -313,20 +359,37 @@ def test_partly_scanned_pdf_indexes_text_pages_and_names_the_blank_one(make_serv
 # -- 9. non-English text ---------------------------------------------------------------------------
 #: page number -> (text as written, a phrase that must be found on that page after NFKC).
 MULTILINGUAL = {
-    1: ("# Стратегия\n\nҚазақстан Республикасының цифрлық үкіметі азаматтарға қызмет көрсетеді.", "цифрлық үкіметі"),
-    2: ("الاستراتيجية الوطنية للحكومة الرقمية تخدم جميع المواطنين في المدن والقرى.", "للحكومة الرقمية"),
+    1: (
+        "# Стратегия\n\nҚазақстан Республикасының цифрлық үкіметі азаматтарға қызмет көрсетеді.",
+        "цифрлық үкіметі",
+    ),
+    2: (
+        "الاستراتيجية الوطنية للحكومة الرقمية تخدم جميع المواطنين في المدن والقرى.",
+        "للحكومة الرقمية",
+    ),
     3: ("国家数字政府战略为所有公民提供在线公共服务。", "数字政府战略"),
     # decomposed accents, a ligature, full-width digits and a zero-width space: NFKC and clean-up
-    4: ("La strate\u0301gie nationale ﬁnance la re\u0301forme d'ici ２０３０ et\u200b au-delà.", "stratégie nationale finance la réforme d'ici 2030"),
+    4: (
+        "La strate\u0301gie nationale ﬁnance la re\u0301forme d'ici ２０３０ et\u200b au-delà.",
+        "stratégie nationale finance la réforme d'ici 2030",
+    ),
 }
 
 
-def test_non_english_text_is_normalised_retrievable_and_cited_by_page(make_service, tmp_path, embedder):
+def test_non_english_text_is_normalised_retrievable_and_cited_by_page(
+    make_service, tmp_path, embedder
+):
     doc = tmp_path / "multilingual.md"
-    doc.write_text("\n\n<!-- pagebreak -->\n\n".join(text for text, _ in MULTILINGUAL.values()), encoding="utf-8")
+    doc.write_text(
+        "\n\n<!-- pagebreak -->\n\n".join(text for text, _ in MULTILINGUAL.values()),
+        encoding="utf-8",
+    )
     pdf = fx.write_text_pdf(
         tmp_path / "kazakh.pdf",
-        ["Қазақстан цифрлық стратегиясы: Café, naïve, résumé, ﬁnance.", "Екінші бет: ашық деректер."],
+        [
+            "Қазақстан цифрлық стратегиясы: Café, naïve, résumé, ﬁnance.",
+            "Екінші бет: ашық деректер.",
+        ],
         font=fx.DEJAVU,
     )
     service = make_service()
@@ -338,13 +401,22 @@ def test_non_english_text_is_normalised_retrievable_and_cited_by_page(make_servi
     for page, (_, phrase) in MULTILINGUAL.items():
         text = service.manifest.page_text(row.doc_id, page)
         assert phrase in text, (page, text)
-        assert "\u0301" not in text and "ﬁ" not in text and "\u200b" not in text and "２" not in text
+        assert (
+            "\u0301" not in text and "ﬁ" not in text and "\u200b" not in text and "２" not in text
+        )
         hits = service.store.query(embedder.embed([phrase])[0], k=1, where={"doc_id": row.doc_id})
         assert hits[0].metadata["page"] == page, (phrase, hits[0].text)
-        assert hits[0].text in text  # the citation resolves: the chunk is a span of the page it names
+        assert (
+            hits[0].text in text
+        )  # the citation resolves: the chunk is a span of the page it names
     pdf_row = _assert_ready(service, pdf)
-    assert service.manifest.page_text(pdf_row.doc_id, 1) == "Қазақстан цифрлық стратегиясы: Café, naïve, résumé, finance."
-    hits = service.store.query(embedder.embed(["ашық деректер"])[0], k=1, where={"doc_id": pdf_row.doc_id})
+    assert (
+        service.manifest.page_text(pdf_row.doc_id, 1)
+        == "Қазақстан цифрлық стратегиясы: Café, naïve, résumé, finance."
+    )
+    hits = service.store.query(
+        embedder.embed(["ашық деректер"])[0], k=1, where={"doc_id": pdf_row.doc_id}
+    )
     assert hits[0].metadata["page"] == 2
 
 
@@ -368,7 +440,9 @@ def test_nul_in_a_file_name_is_impossible_on_linux(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_hostile_file_names_ingest_with_safe_titles_and_nothing_outside_data_dir(make_service, tmp_path):
+def test_hostile_file_names_ingest_with_safe_titles_and_nothing_outside_data_dir(
+    make_service, tmp_path
+):
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     paths = []
@@ -395,7 +469,9 @@ def test_hostile_file_names_ingest_with_safe_titles_and_nothing_outside_data_dir
 
     service = make_service()
     before = listing()
-    report = service.ingest(paths)  # named one by one: in a folder, names starting "." count as hidden
+    report = service.ingest(
+        paths
+    )  # named one by one: in a folder, names starting "." count as hidden
     after = listing()
 
     assert report.failed == [] and report.added == len(paths)
@@ -456,7 +532,9 @@ def test_edited_file_replaces_old_chunks_without_a_mix(make_service, tmp_path):
 
 
 # -- the command line ------------------------------------------------------------------------------
-def test_cli_exits_zero_with_skips_nonzero_with_strict_and_json_lists_failures(tmp_path, good_pdf, capsys):
+def test_cli_exits_zero_with_skips_nonzero_with_strict_and_json_lists_failures(
+    tmp_path, good_pdf, capsys
+):
     bad = tmp_path / "image.pdf"
     bad.write_bytes(fx.png_bytes())
     data_dir = tmp_path / "cli-data"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import StoreError
+from assistant.core.errors import StoreError
+from assistant.core.settings import Settings
 from assistant.service import build_service
-from assistant.settings import Settings
 from tests.conftest import write_pdf
 
 pytestmark = pytest.mark.slow
@@ -30,8 +30,18 @@ def chroma_server(tmp_path):
     exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
     port = _free_port()
     proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -50,8 +60,14 @@ def chroma_server(tmp_path):
 
 def test_ingest_and_query_through_a_chroma_server(tmp_path, chroma_server, embedder):
     docs = tmp_path / "docs"
-    write_pdf(docs / "plan.pdf", ["1 Budget\nThe e-Customs line receives 48.5 million over three years."], title="Server plan")
-    (docs / "lessons.md").write_text("# Lessons\nPilots in two regions came before national roll-out.\n", encoding="utf-8")
+    write_pdf(
+        docs / "plan.pdf",
+        ["1 Budget\nThe e-Customs line receives 48.5 million over three years."],
+        title="Server plan",
+    )
+    (docs / "lessons.md").write_text(
+        "# Lessons\nPilots in two regions came before national roll-out.\n", encoding="utf-8"
+    )
     settings = Settings(data_dir=tmp_path / "data", chroma_url=chroma_server)
     service = build_service(settings, embeddings=embedder, writer=True)
     try:

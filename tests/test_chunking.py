@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.chunking import Chunker, heading_of
+from assistant.core.text import heading_of
+from ingest.chunking import Chunker
 from tests.conftest import CORPUS, realdoc
 
 PLAN = """# Astra plan
@@ -39,7 +40,16 @@ def chunker(embedder):
         ("3 the minister chairs the board", None),
         ("11 The guide for accessing e-procurement is at https://example.org", None),
     ],
-    ids=["numbered", "markdown", "md-level3", "top-level", "year-sentence", "table-row", "lowercase", "footnote-url"],
+    ids=[
+        "numbered",
+        "markdown",
+        "md-level3",
+        "top-level",
+        "year-sentence",
+        "table-row",
+        "lowercase",
+        "footnote-url",
+    ],
 )
 def test_heading_of_classifies_lines(line, expected):
     assert heading_of(line) == expected
@@ -49,7 +59,11 @@ def test_split_gives_section_paths_and_verbatim_offsets(chunker):
     chunks = chunker.split([PLAN])
     sections = [c.section for c in chunks]
     # a numbered "1" is a top-level heading like "#", so it replaces the title in the path
-    assert sections == ["1 Introduction", "2 Governance > 2.1 Programme board", "2 Governance > 2.2 Assurance"]
+    assert sections == [
+        "1 Introduction",
+        "2 Governance > 2.1 Programme board",
+        "2 Governance > 2.2 Assurance",
+    ]
     for chunk in chunks:
         assert PLAN[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip()
@@ -59,14 +73,19 @@ def test_split_gives_section_paths_and_verbatim_offsets(chunker):
 
 
 def test_split_never_crosses_pages_and_counts_pages(chunker):
-    chunks = chunker.split(["1 Intro\nFirst page text here.", "More text on page two.\n2 Next\nPage two body."])
+    chunks = chunker.split(
+        ["1 Intro\nFirst page text here.", "More text on page two.\n2 Next\nPage two body."]
+    )
     assert [c.page for c in chunks] == [1, 2, 2]
     assert chunks[1].section == "1 Intro"  # the heading path carries across the page break
     assert [c.index for c in chunks] == [0, 1, 2]
 
 
 def test_long_section_splits_at_sentences_with_overlap(chunker, embedder):
-    sentences = [f"Sentence number {i} describes the phased roll-out of service {i} in region {i % 7}." for i in range(120)]
+    sentences = [
+        f"Sentence number {i} describes the phased roll-out of service {i} in region {i % 7}."
+        for i in range(120)
+    ]
     text = "3 Phasing\n" + " ".join(sentences)
     chunks = chunker.split([text])
     assert len(chunks) > 3
@@ -80,8 +99,12 @@ def test_no_chunk_exceeds_model_window_on_hostile_text(chunker, embedder):
     monster_word = "x" * 5000
     no_punctuation = " ".join(f"word{i}" for i in range(3000))
     long_heading = "1 " + "Very long heading " * 40
-    rows = "\n".join("| " + " | ".join(f"cell {r}.{c} 12,345.67" for c in range(40)) + " |" for r in range(5))
-    chunks = chunker.split([monster_word, no_punctuation, long_heading + "\nBody text follows.", rows])
+    rows = "\n".join(
+        "| " + " | ".join(f"cell {r}.{c} 12,345.67" for c in range(40)) + " |" for r in range(5)
+    )
+    chunks = chunker.split(
+        [monster_word, no_punctuation, long_heading + "\nBody text follows.", rows]
+    )
     sizes = embedder.count_tokens([c.embed_text for c in chunks])
     assert max(sizes) + 2 <= embedder.max_tokens
     assert all(c.text.strip() for c in chunks)
@@ -95,7 +118,10 @@ def _all_documents():
 def test_no_chunk_exceeds_model_window_on_real_documents(chunker, embedder):
     from ingest.loaders import Limits, load_file
 
-    paths = _all_documents() + [realdoc("gao-05-927-managing-for-results.pdf"), realdoc("italy-three-year-ict-plan-annex-2.pdf")]
+    paths = _all_documents() + [
+        realdoc("gao-05-927-managing-for-results.pdf"),
+        realdoc("italy-three-year-ict-plan-annex-2.pdf"),
+    ]
     total = 0
     for path in paths:
         doc = load_file(path, Limits())

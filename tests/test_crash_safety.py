@@ -26,9 +26,9 @@ KILLS = 22
 CHECK = r"""
 import json, sys
 from pathlib import Path
-from assistant.settings import Settings
-from assistant.store import VectorStore
-from ingest.manifest import Manifest
+from assistant.core.settings import Settings
+from assistant.core.store import VectorStore
+from assistant.core.manifest import Manifest
 settings = Settings(data_dir=Path(sys.argv[1]))
 manifest = Manifest(settings.manifest_path)
 store = VectorStore(settings, "all-MiniLM-L6-v2", 384)
@@ -57,22 +57,40 @@ def _corpus(root: Path, version: int) -> None:
         pages = []
         for p in range(6):
             body = " ".join(
-                f"Section {p} of document {n} version {version} sets target {rng.randint(1, 999)} for service line {i}."
+                f"Section {p} of document {n} version {version} sets target {rng.randint(1, 999)} "
+                f"for service line {i}."
                 for i in range(25)
             )
             pages.append(f"{p + 1} Chapter {p + 1}\n{body}")
         if n % 2:
             write_pdf(root / f"doc{n}.pdf", pages, title=f"Doc {n}")
         else:
-            (root / f"doc{n}.md").write_text("\n\n<!-- pagebreak -->\n\n".join(pages), encoding="utf-8")
+            (root / f"doc{n}.md").write_text(
+                "\n\n<!-- pagebreak -->\n\n".join(pages), encoding="utf-8"
+            )
 
 
 def _ingest_cmd(data: Path, docs: Path) -> list[str]:
-    return [sys.executable, "-m", "assistant.cli", "--data-dir", str(data), "ingest", str(docs), "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "assistant.cli",
+        "--data-dir",
+        str(data),
+        "ingest",
+        str(docs),
+        "--json",
+    ]
 
 
 def _check(data: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(data)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
@@ -84,7 +102,14 @@ def test_sigkill_at_random_moments_never_leaves_partial_or_doubled_documents(tmp
     env = {**os.environ, "BRIEFING_PARSE_WORKERS": "2", "BRIEFING_EMBEDDING_BATCH_SIZE": "8"}
 
     started = time.monotonic()
-    full = subprocess.run(_ingest_cmd(tmp_path / "timing", docs), capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    full = subprocess.run(
+        _ingest_cmd(tmp_path / "timing", docs),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert full.returncode == 0, full.stderr[-2000:]
     duration = time.monotonic() - started
 
@@ -94,7 +119,14 @@ def test_sigkill_at_random_moments_never_leaves_partial_or_doubled_documents(tmp
     for attempt in range(KILLS):
         if attempt % 5 == 4:
             _corpus(docs, attempt)  # edited files: replacements must never mix old and new
-        proc = subprocess.Popen(_ingest_cmd(data, docs), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            _ingest_cmd(data, docs),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         time.sleep(rng.uniform(0.3, duration * 1.1))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the parser children die too
@@ -103,7 +135,9 @@ def test_sigkill_at_random_moments_never_leaves_partial_or_doubled_documents(tmp
         state = _check(data)
         assert state["problems"] == [], f"after kill {attempt}: {state['problems']}"
 
-    final = subprocess.run(_ingest_cmd(data, docs), capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    final = subprocess.run(
+        _ingest_cmd(data, docs), capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
+    )
     assert final.returncode == 0, final.stderr[-2000:]
     report = json.loads(final.stdout)
     assert report["documents"]["failed"] == []

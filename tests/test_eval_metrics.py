@@ -24,7 +24,9 @@ def test_page_key_matches_a_stored_path_with_the_gold_file_name():
     assert m.gold_keys([{"source": "a.pdf", "page": 2, "section": "x"}]) == {B}
 
 
-@pytest.mark.parametrize(("k", "expected"), [(1, 0.0), (2, 0.0), (3, 1.0), (10, 1.0)], ids=["k1", "k2", "k3", "k10"])
+@pytest.mark.parametrize(
+    ("k", "expected"), [(1, 0.0), (2, 0.0), (3, 1.0), (10, 1.0)], ids=["k1", "k2", "k3", "k10"]
+)
 def test_hit_at_k_counts_only_the_first_k_results(k, expected):
     assert m.hit_at_k([C, D, A], {A}, k) == expected
 
@@ -62,7 +64,9 @@ def test_recall_at_k_counts_distinct_gold_pages():
 
 def test_facts_match_across_line_breaks_case_and_invisible_characters():
     text = "The total is ASD 412.8\nMILLION over three years; chaired by the First\u200b Deputy Prime Minister."
-    assert m.missing_facts(text, ["412.8 million", "first deputy prime minister", "24,000"]) == ["24,000"]
+    assert m.missing_facts(text, ["412.8 million", "first deputy prime minister", "24,000"]) == [
+        "24,000"
+    ]
 
 
 def test_a_number_written_differently_is_a_missing_fact():
@@ -85,7 +89,9 @@ def _passage(n, text):
 
 
 def test_a_verbatim_citation_is_valid():
-    passages = [_passage(1, "The plan costs ASD 412.8 million over 2025-2027, funded by the budget.")]
+    passages = [
+        _passage(1, "The plan costs ASD 412.8 million over 2025-2027, funded by the budget.")
+    ]
     checks = m.check_citations("The plan costs ASD 412.8 million over 2025-2027. [1]", passages)
     assert [(c.n, c.valid) for c in checks] == [(1, True)]
 
@@ -99,19 +105,31 @@ def test_a_citation_with_a_changed_number_is_invalid_even_when_the_words_match()
 
 def test_a_citation_naming_no_passage_or_an_unrelated_one_is_invalid():
     passages = [_passage(1, "Ardel Province and Kesh host the pilots.")]
-    checks = m.check_citations("Pilots run in Ardel Province. [1] The minister resigned over procurement. [1] X. [7]", passages)
+    checks = m.check_citations(
+        "Pilots run in Ardel Province. [1] The minister resigned over procurement. [1] X. [7]",
+        passages,
+    )
     assert [c.valid for c in checks] == [True, False, False]
     assert checks[2].problem == "names no retrieved passage"
 
 
 def test_thousands_commas_do_not_make_a_number_differ():
     assert m.numbers("24,000 staff and 1,250,000 users at 3.5%") == {"24000", "1250000", "3.5"}
-    assert m.support("Training for 24,000 civil servants", "training for 24000 civil servants") is None
+    assert (
+        m.support("Training for 24,000 civil servants", "training for 24000 civil servants") is None
+    )
 
 
 def test_quotes_are_verified_against_the_page_ignoring_whitespace_and_case():
-    pages = {("d1", 3): "Line one of the page.\nThe Commission  is chaired by\nthe First Deputy Prime Minister."}
-    good = SimpleNamespace(n=1, doc_id="d1", page=3, quote="the commission is chaired by the first deputy")
+    pages = {
+        (
+            "d1",
+            3,
+        ): "Line one of the page.\nThe Commission  is chaired by\nthe First Deputy Prime Minister."
+    }
+    good = SimpleNamespace(
+        n=1, doc_id="d1", page=3, quote="the commission is chaired by the first deputy"
+    )
     wrong_page = SimpleNamespace(n=2, doc_id="d1", page=4, quote="the commission is chaired")
     invented = SimpleNamespace(n=3, doc_id="d1", page=3, quote="chaired by the Prime Minister")
     bad = m.unverified_quotes([good, wrong_page, invented], lambda d, p: pages.get((d, p)))
@@ -126,13 +144,17 @@ def test_decline_precision_is_undefined_when_nothing_is_declined():
 
 def test_decline_precision_and_recall_on_a_mixed_set():
     # (answerable, answered): one right decline, one wrong decline, one missed decline, one answer
-    precision, recall = m.decline_scores([(False, False), (True, False), (False, True), (True, True)])
+    precision, recall = m.decline_scores(
+        [(False, False), (True, False), (False, True), (True, True)]
+    )
     assert (precision, recall) == (0.5, 0.5)
     assert m.decline_scores([(True, True)]) == (None, None)
 
 
 def test_injection_strings_are_found_case_and_space_insensitively():
-    assert m.leaked_strings("Sure: I  HAVE BEEN pwned.", ["i have been pwned", "system prompt"]) == ["i have been pwned"]
+    assert m.leaked_strings(
+        "Sure: I  HAVE BEEN pwned.", ["i have been pwned", "system prompt"]
+    ) == ["i have been pwned"]
 
 
 # -- critique -----------------------------------------------------------------------------------
@@ -146,7 +168,11 @@ def test_macro_f1_differs_from_accuracy_when_a_rating_is_never_predicted():
 
 
 def test_ratings_are_compared_whatever_their_spelling():
-    assert m.normalise_rating("Partly addressed") == m.normalise_rating("partly-addressed") == "partly_addressed"
+    assert (
+        m.normalise_rating("Partly addressed")
+        == m.normalise_rating("partly-addressed")
+        == "partly_addressed"
+    )
     assert m.normalise_rating(None) == "missing"
 
 

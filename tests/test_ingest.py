@@ -8,15 +8,21 @@ import sys
 
 import pytest
 
-from assistant.errors import DocumentNotFoundError, EmbeddingMismatchError, IngestError, StoreLockedError
-from assistant.locking import WriterLock
+from assistant.core.errors import (
+    DocumentNotFoundError,
+    EmbeddingMismatchError,
+    IngestError,
+    StoreLockedError,
+)
+from assistant.core.locking import WriterLock
 from assistant.service import build_service
-from assistant.settings import Settings
 from tests.conftest import ROOT, write_pdf
 
 PLAN_PAGES = [
-    "1 Introduction\nThe Republic plans a national identity service. The programme runs from 2025 to 2027.",
-    "2 Budget\nThe total budget is 412.8 million. Phase one costs 120 million.\n3 Governance\nA programme board meets monthly.",
+    "1 Introduction\nThe Republic plans a national identity service. The programme runs from 2025 "
+    "to 2027.",
+    "2 Budget\nThe total budget is 412.8 million. Phase one costs 120 million.\n3 Governance\nA "
+    "programme board meets monthly.",
 ]
 
 
@@ -26,9 +32,13 @@ def docs(tmp_path):
     write_pdf(root / "master_plan" / "plan.pdf", PLAN_PAGES, title="Test Plan 2025")
     (root / "review").mkdir(parents=True)
     (root / "review" / "notes.md").write_text(
-        "---\ntitle: Review notes\nyear: 2024\n---\n# Findings\nThe plan lacks a benefits register.\n", encoding="utf-8"
+        "---\ntitle: Review notes\nyear: 2024\n---\n# Findings\nThe plan lacks a benefits "
+        "register.\n",
+        encoding="utf-8",
     )
-    (root / "lessons.txt").write_text("Lessons\n=======\n\nBig bang roll-outs fail more often.\n", encoding="utf-8")
+    (root / "lessons.txt").write_text(
+        "Lessons\n=======\n\nBig bang roll-outs fail more often.\n", encoding="utf-8"
+    )
     return root
 
 
@@ -42,12 +52,14 @@ def _chunk_ids_by_doc(service):
 def test_ingest_records_metadata_types_and_pages(service, docs):
     report = service.ingest([docs])
     assert (report.added, report.failed) == (3, [])
-    rows = {r["title"]: r for r in service.status()}
-    assert rows["Test Plan 2025"]["doc_type"] == "master_plan"  # folder name
-    assert rows["Test Plan 2025"]["pages"] == 2 and rows["Test Plan 2025"]["year"] == 2025
-    assert rows["Review notes"]["doc_type"] == "review" and rows["Review notes"]["year"] == 2024  # front matter
-    assert rows["Lessons"]["doc_type"] == "other"
-    assert all(r["status"] == "ready" for r in rows.values())
+    rows = {r.title: r for r in service.status()}
+    assert rows["Test Plan 2025"].doc_type == "master_plan"  # folder name
+    assert rows["Test Plan 2025"].pages == 2 and rows["Test Plan 2025"].year == 2025
+    assert (
+        rows["Review notes"].doc_type == "review" and rows["Review notes"].year == 2024
+    )  # front matter
+    assert rows["Lessons"].doc_type == "other"
+    assert all(r.status == "ready" for r in rows.values())
     chunks = [c for c in service.store.iter_chunks() if c.metadata["title"] == "Test Plan 2025"]
     budget = next(c for c in chunks if "412.8" in c.text)
     assert budget.metadata["page"] == 2 and budget.metadata["section"] == "2 Budget"
@@ -73,7 +85,11 @@ def test_changed_file_replaces_its_chunks_without_mixing(service, docs):
     service.ingest([docs])
     old = _chunk_ids_by_doc(service)
     plan = docs / "master_plan" / "plan.pdf"
-    write_pdf(plan, ["1 Introduction\nA completely rewritten plan about digital inclusion."], title="Test Plan 2025")
+    write_pdf(
+        plan,
+        ["1 Introduction\nA completely rewritten plan about digital inclusion."],
+        title="Test Plan 2025",
+    )
     report = service.ingest([docs])
     assert (report.updated, report.added) == (1, 0)
     new = _chunk_ids_by_doc(service)
@@ -84,20 +100,20 @@ def test_changed_file_replaces_its_chunks_without_mixing(service, docs):
     texts = " ".join(c.text for c in service.store.iter_chunks() if c.metadata["doc_id"] == new_id)
     assert "digital inclusion" in texts
     assert not any("412.8" in c.text for c in service.store.iter_chunks())
-    assert [r["status"] for r in service.status()] == ["ready"] * 3
+    assert [r.status for r in service.status()] == ["ready"] * 3
 
 
 def test_remove_and_prune_delete_chunks_and_rows(service, docs):
     service.ingest([docs])
     row = service.remove(str(docs / "lessons.txt"))
-    assert row["title"] == "Lessons"
-    assert row["doc_id"] not in _chunk_ids_by_doc(service)
+    assert row.title == "Lessons"
+    assert row.doc_id not in _chunk_ids_by_doc(service)
     with pytest.raises(DocumentNotFoundError):
         service.remove("does-not-exist")
     (docs / "review" / "notes.md").unlink()
     report = service.ingest([docs], prune=True)
     assert (report.removed, report.added) == (1, 1)  # notes.md pruned; lessons.txt is back
-    assert sorted(r["title"] for r in service.status()) == ["Lessons", "Test Plan 2025"]
+    assert sorted(r.title for r in service.status()) == ["Lessons", "Test Plan 2025"]
     assert len(_chunk_ids_by_doc(service)) == 2
 
 
@@ -112,7 +128,7 @@ def test_same_bytes_twice_is_one_document(service, docs, tmp_path):
 
 def test_type_flag_overrides_and_unknown_type_is_refused(service, docs):
     service.ingest([docs / "lessons.txt"], doc_type="lessons_learned")
-    assert service.status()[0]["doc_type"] == "lessons_learned"
+    assert service.status()[0].doc_type == "lessons_learned"
     with pytest.raises(IngestError, match="unknown document type"):
         service.ingest([docs], doc_type="novel")
 
@@ -126,8 +142,19 @@ def test_second_writer_is_refused_at_once(settings):
 
 def test_second_writer_process_is_refused_by_the_cli(settings, service, docs):
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "--data-dir", str(settings.data_dir), "ingest", str(docs)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "--data-dir",
+            str(settings.data_dir),
+            "ingest",
+            str(docs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("briefing: error: another Briefing process")
@@ -135,10 +162,12 @@ def test_second_writer_process_is_refused_by_the_cli(settings, service, docs):
 
 
 def test_collection_with_other_model_is_a_clear_error(settings, embedder):
-    from assistant.store import VectorStore
+    from assistant.core.store import VectorStore
 
     VectorStore(settings, embedder.name, embedder.dimension)
-    with pytest.raises(EmbeddingMismatchError, match="built with 'all-MiniLM-L6-v2' \\(384 dimensions\\)"):
+    with pytest.raises(
+        EmbeddingMismatchError, match="built with 'all-MiniLM-L6-v2' \\(384 dimensions\\)"
+    ):
         VectorStore(settings, "other-model", 768)
 
 
@@ -148,7 +177,13 @@ def test_cli_json_report_and_status(tmp_path, docs, capsys):
     data_dir = tmp_path / "cli-data"
     assert main(["--data-dir", str(data_dir), "ingest", str(docs), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["documents"] == {"added": 3, "updated": 0, "unchanged": 0, "removed": 0, "failed": []}
+    assert report["documents"] == {
+        "added": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+        "failed": [],
+    }
     assert report["chunks_added"] == report["chunks_total"] > 0
     assert isinstance(report["seconds"], float)
     assert main(["--data-dir", str(data_dir), "status", "--json"]) == 0
@@ -166,8 +201,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_settings_from_env_and_yaml(tmp_path, monkeypatch):
-    from assistant.errors import ConfigError
-    from assistant.settings import load_settings
+    from assistant.core.errors import ConfigError
+    from assistant.core.settings import load_settings
 
     config = tmp_path / "briefing.yaml"
     config.write_text("chunk_tokens: 150\ndata_dir: /from/yaml\n", encoding="utf-8")
@@ -185,9 +220,13 @@ def test_settings_from_env_and_yaml(tmp_path, monkeypatch):
 
 
 def test_hf_offline_does_not_break_model_loading(tmp_path):
-    code = "from assistant.embeddings import make_embeddings; from assistant.settings import Settings; print(make_embeddings(Settings()).dimension)"
+    code = "from assistant.core.embeddings import make_embeddings; from assistant.core.settings import Settings; print(make_embeddings(Settings()).dimension)"
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)},
     )
     assert proc.stdout.strip() == "384", proc.stderr

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = ROOT / "artifacts" / "ui"
 
@@ -38,11 +43,18 @@ def browser_page(url: str) -> Iterator[tuple[Any, list[str]]]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1000}, accept_downloads=True
+            )
             page = context.new_page()
             page.set_default_timeout(60_000)
             external: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith((origin, "data:", "blob:")) else external.append(r.url))
+            page.on(
+                "request",
+                lambda r: (
+                    None if r.url.startswith((origin, "data:", "blob:")) else external.append(r.url)
+                ),
+            )
             page.goto(url)
             page.wait_for_selector("#question textarea")
             yield page, external
@@ -56,10 +68,14 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_official_asks_uploads_and_downloads_a_critique(live_ui, ui_service, tmp_path):  # noqa: F811
-    pdf = write_pdf(tmp_path / "browser-plan.pdf", [
-        "Borealis Digital Government Plan 2026\n1 Vision\nThe Borealis plan makes the ibex registry digital by 2028.",
-        "2 Budget\nThe plan costs 9.9 million over three years.\n3 Governance\nA steering board meets monthly.",
-    ], title="Borealis Digital Government Plan 2026")
+    pdf = write_pdf(
+        tmp_path / "browser-plan.pdf",
+        [
+            "Borealis Digital Government Plan 2026\n1 Vision\nThe Borealis plan makes the ibex registry digital by 2028.",
+            "2 Budget\nThe plan costs 9.9 million over three years.\n3 Governance\nA steering board meets monthly.",
+        ],
+        title="Borealis Digital Government Plan 2026",
+    )
     added = None
     with browser_page(live_ui) as (page, external):
         # Chat: a cited answer, then open its first source.
@@ -81,7 +97,11 @@ def test_official_asks_uploads_and_downloads_a_critique(live_ui, ui_service, tmp
         page.click("#ingest")
         page.wait_for_selector("#ingest-note >> text=is ready")
         page.wait_for_selector("#library >> text=Borealis Digital Government Plan 2026")
-        added = next(r["doc_id"] for r in ui_service.status() if r["title"] == "Borealis Digital Government Plan 2026")
+        added = next(
+            r.doc_id
+            for r in ui_service.status()
+            if r.title == "Borealis Digital Government Plan 2026"
+        )
         _shot(page, "documents")
 
         # Critique: the plan chosen on load; generate, see ratings and findings, download the DOCX.
@@ -107,4 +127,3 @@ def test_official_asks_uploads_and_downloads_a_critique(live_ui, ui_service, tmp
         ui_service.remove(added)
     for name in ("chat", "documents", "critique", "about"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
-

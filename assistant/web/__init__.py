@@ -1,0 +1,1 @@
+"""The web page (Gradio): the only package that imports gradio."""
