@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from assistant.answer.backends import make_chat_model
+from assistant.answer.chain import AnswerChain, PassageRetriever
 from assistant.answer.chat import ChatEngine
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.retrieval import Mode, Retriever
 from assistant.core.embeddings import Embedder, make_embeddings
-from assistant.core.errors import IngestError
+from assistant.core.errors import BriefingError, EarlierVersionError, IngestError
 from assistant.core.locking import WriterLock
 from assistant.core.manifest import DocumentRow, Manifest
 from assistant.core.models import About, Answer, Critique, Event, Filters, Message
 from assistant.core.settings import Settings
+from assistant.core.storage import ensure_writable, writing
 from assistant.core.store import VectorStore
 from assistant.core.text import safe_file_name
-from ingest.pipeline import DOC_TYPES, Ingestor, IngestReport, ProgressFn, normalise_doc_type
+from ingest.pipeline import (
+    DOC_TYPES,
+    Ingestor,
+    IngestReport,
+    ProgressFn,
+    file_digest,
+    normalise_doc_type,
+)
 
 
 class BriefingService:
@@ -50,7 +59,12 @@ class BriefingService:
 
     @cached_property
     def store(self) -> VectorStore:
-        return VectorStore(self.settings, self.embeddings.name, self.embeddings.dimension)
+        return VectorStore(
+            self.settings,
+            self.embeddings.name,
+            self.embeddings.dimension,
+            fingerprint=str(getattr(self.embeddings, "fingerprint", "") or ""),
+        )
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -82,20 +96,47 @@ class BriefingService:
         mode: Mode = "hybrid",
     ) -> Answer:
         """Answer one question (with the session's history for follow-ups)."""
-        return self.chat.ask(question, history, filters, mode)
+        return self.as_chain().invoke(_chain_input(question, history, filters, mode))
 
     def stream(
         self, question: str, history: Sequence[Message] = (), filters: Filters | None = None
     ) -> Iterator[Event]:
         """Token events while the answer is written, then the checked ``Answer``."""
-        return self.chat.stream(question, history, filters)
+        return self.as_chain().stream(_chain_input(question, history, filters))
+
+    def as_chain(self) -> AnswerChain:
+        """The answer flow as a LangChain ``Runnable``: question and history in, ``Answer`` out.
+
+        ``invoke``, ``batch`` and ``stream`` work as for any runnable; pass
+        ``config={"callbacks": [...]}`` to see each step (condense, retrieve, write).
+        """
+        return AnswerChain(self.chat)
+
+    def as_retriever(
+        self, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> PassageRetriever:
+        """Hybrid retrieval as a LangChain ``BaseRetriever`` giving ``Document``s with metadata."""
+        return PassageRetriever(retriever=self.retriever, filters=filters, mode=mode)
 
     def ingest(self, paths: Sequence[Path], **options: Any) -> IngestReport:
-        return self.ingestor.ingest(paths, **options)
+        report = self.ingestor.ingest(paths, **options)
+        self.retriever.lexical_index()  # index the new documents now, not on the next question
+        return report
 
     def remove(self, ref: str) -> DocumentRow:
         """Delete a document (chunks and manifest row); returns the row it had."""
-        return self.ingestor.remove(ref)
+        row = self.ingestor.remove(ref)
+        self.retriever.lexical_index()  # mask it in the lexical index now
+        return row
+
+    def lexical_status(self) -> dict[str, Any]:
+        """The lexical index's size on disk and its agreement with the manifest."""
+        return self.retriever.lexical_status()
+
+    def repair_lexical(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Rebuild the lexical index from the store; returns its status afterwards."""
+        self.retriever.rebuild_lexical(progress)
+        return self.retriever.lexical_status()
 
     def status(self) -> list[DocumentRow]:
         """Every document in the manifest, with its state and failure reason."""
@@ -116,13 +157,23 @@ class BriefingService:
         return self.document(row.doc_id)
 
     def ingest_upload(
-        self, path: Path, original_name: str, doc_type: str | None = None, **options: Any
+        self,
+        path: Path,
+        original_name: str,
+        doc_type: str | None = None,
+        *,
+        replace: bool | None = None,
+        **options: Any,
     ) -> IngestReport:
         """Ingest an uploaded file, moved first under a server-made id in the data dir.
 
         The size limit is checked before anything is copied; the original name survives only
-        as a cleaned file name inside the id's folder.
+        as a cleaned file name inside the id's folder. When a different document with the same
+        file name is already in the library, ``replace`` decides: None asks (raises
+        ``EarlierVersionError``), True replaces it (and any earlier one with the new document's
+        title), False keeps both.
         """
+        ensure_writable(self.settings.data_dir, "add documents")
         size = path.stat().st_size
         limit = self.settings.max_file_mb * 1024 * 1024
         if size > limit:
@@ -130,30 +181,113 @@ class BriefingService:
                 f"the file is too large ({size / 1048576:.2f} MB; the limit is "
                 f"{self.settings.max_file_mb:g} MB)"
             )
+        name = safe_file_name(original_name)
+        digest = file_digest(path)
+        earlier = [
+            r
+            for r in self.manifest.all("ready")
+            if Path(r.source).name == name and r.doc_id != digest
+        ]
+        if earlier and replace is None:
+            row = earlier[-1]
+            raise EarlierVersionError(
+                f"the library already has a different {name!r} ({row.title or row.doc_id[:12]}); "
+                "choose to replace it or to keep both",
+                [r.doc_id for r in earlier],
+            )
         folder = self.settings.data_dir / "uploads" / uuid.uuid4().hex
-        folder.mkdir(parents=True)
-        target = folder / safe_file_name(original_name)
-        shutil.move(str(path), target)
+        target = folder / name
+        try:
+            with writing(self.settings.data_dir, "add documents"):
+                folder.mkdir(parents=True)
+                shutil.move(str(path), target)
+        except BriefingError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         report = self.ingest([target], doc_type=doc_type, **options)
         if not (report.added or report.updated):  # a duplicate or a failure: keep no copy
             shutil.rmtree(folder, ignore_errors=True)
+        if report.doc_ids:
+            self._settle_earlier(report, earlier, replace)
         return report
 
-    def critique(
-        self, ref: str, framework: str = "eight-causes", progress: ProgressFn | None = None
-    ) -> Critique:
-        """A framework-driven review draft of one plan (see ``assistant.critique.critic``)."""
-        from assistant.critique.critic import Critic
+    def _settle_earlier(
+        self, report: IngestReport, earlier: list[DocumentRow], replace: bool | None
+    ) -> None:
+        """Replace earlier documents of the same name or title, or note that they remain."""
+        new = set(report.doc_ids)
+        titles = {row.title for d in new if (row := self.manifest.get(d)) and row.title}
+        same_title = [
+            r for r in self.manifest.all("ready") if r.title in titles and r.doc_id not in new
+        ]
+        targets = {r.doc_id: r for r in [*earlier, *same_title] if r.doc_id not in new}
+        if replace:
+            for doc_id in targets:
+                self.remove(doc_id)
+            report.removed += len(targets)
+        elif replace is None and same_title:
+            report.notes.append(
+                {
+                    "path": same_title[0].source,
+                    "note": f"an earlier document has the same title ({same_title[0].title}); "
+                    "upload again with 'replace' to retire it, or keep both",
+                }
+            )
 
-        row = self.ingestor.find(ref)
-        critic = Critic(
-            manifest=self.manifest,
-            store=self.store,
-            embedder=self.embeddings,
-            chat_model=self.chat.chat_model,
-            settings=self.settings,
-        )
-        return critic.run(row.doc_id, framework, progress)
+    @cached_property
+    def workspace(self) -> Any:
+        """Saved critique runs, reviewers' decisions and follow-ups (``assistant.critique``)."""
+        from assistant.critique.critic import Critic
+        from assistant.critique.reviews import ReviewStore
+        from assistant.critique.workspace import Workspace
+
+        def critic() -> Critic:
+            return Critic(
+                manifest=self.manifest,
+                store=self.store,
+                embedder=self.embeddings,
+                chat_model=self.chat.chat_model,
+                settings=self.settings,
+            )
+
+        reviews = ReviewStore(self.settings.data_dir / "reviews.sqlite3")
+        return Workspace(critic, self.manifest, reviews, self._find_document)
+
+    def _find_document(self, ref: str) -> DocumentRow:
+        return self.ingestor.find(ref)
+
+    def critique(
+        self,
+        ref: str,
+        framework: str = "eight-causes",
+        progress: ProgressFn | None = None,
+        who: str = "local",
+    ) -> Critique:
+        """A framework-driven review draft of one plan, saved with its ``critique_id``."""
+        return self.workspace.critique(ref, framework, progress, who)
+
+    def reviews(self) -> list[Any]:
+        """Every saved critique run, newest first (``SavedRun``)."""
+        return self.workspace.runs()
+
+    def review(self, critique_id: str) -> Any:
+        """A saved draft with the reviewers' decisions applied (``DecidedReview``)."""
+        return self.workspace.review(critique_id)
+
+    def decide(self, critique_id: str, cause_id: str, action: str, **options: Any) -> Any:
+        """Record a reviewer's decision on a finding (``Workspace.decide``); returns it."""
+        return self.workspace.decide(critique_id, cause_id, action, **options)
+
+    def followup(
+        self,
+        new_ref: str,
+        old_ref: str,
+        framework: str | None = None,
+        progress: ProgressFn | None = None,
+        who: str = "local",
+    ) -> Any:
+        """A revised plan rated against an earlier edition or a saved review (``FollowUp``)."""
+        return self.workspace.followup(new_ref, old_ref, framework, progress, who)
 
     @cached_property
     def feedback(self) -> Any:
@@ -179,12 +313,22 @@ class BriefingService:
         )
 
     def close(self) -> None:
+        if self._lock and "retriever" in self.__dict__:
+            self.retriever.lexical.wait_for_merge()  # a writer finishes its index merge
         if "manifest" in self.__dict__:
             self.manifest.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if "workspace" in self.__dict__:
+            self.workspace.reviews.close()
         if self._lock:
             self._lock.release()
+
+
+def _chain_input(
+    question: str, history: Sequence[Message], filters: Filters | None, mode: Mode = "hybrid"
+) -> dict[str, Any]:
+    return {"question": question, "history": list(history), "filters": filters, "mode": mode}
 
 
 def build_service(

@@ -51,6 +51,19 @@ TARGETS: dict[str, str] = {
     "lessons-learned-compendium.md": "lessons_learned/why-government-it-programmes-fail.pdf",
 }
 
+# Revised editions of the sample plans, for follow-up reviews (``briefing critique NEW
+# --compare-to OLD``). They live outside documents/ so that ingesting the sample corpus, and the
+# evaluation gold built on it, are unchanged.
+REVISIONS_DIR = ROOT / "revisions"
+REVISIONS: dict[str, str] = {
+    "kestrel-digital-strategy-2nd-edition.md": (
+        "master_plan/kestrel-digital-services-strategy-2026-2028-2nd-edition.md"
+    ),
+    "astravia-master-plan-revised.md": (
+        "master_plan/astravia-egov-master-plan-2025-2027-revised.pdf"
+    ),
+}
+
 # Used only when the DejaVu fonts are missing and we fall back to Helvetica.
 _LATIN1 = str.maketrans(
     {
@@ -379,11 +392,12 @@ def build(source: Path, out: Path) -> None:
 
 
 def main() -> None:
-    """Build every target listed in TARGETS."""
-    for name, rel in TARGETS.items():
-        out = DOCUMENTS / rel
-        build(SOURCES / name, out)
-        print(f"built {out.relative_to(ROOT.parent)}")
+    """Build every target listed in TARGETS, then the revised editions in REVISIONS."""
+    for folder, targets in ((DOCUMENTS, TARGETS), (REVISIONS_DIR, REVISIONS)):
+        for name, rel in targets.items():
+            out = folder / rel
+            build(SOURCES / name, out)
+            print(f"built {out.relative_to(ROOT.parent)}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Ingest benchmark: Briefing's pipeline against a naive LangChain pipeline and the floor.
 
-For every input (the project corpus, a generated ~500-page plan, the real government PDFs) it
+For every input (the project corpus, a generated ~500-page plan, the real government PDFs, and
+the long real plans: the long PDFs of ../shared/peer-qa and ../shared/realdocs, read in place) it
 measures, each in a fresh child process with a fresh data directory:
 
 * (a) ``build_service(...).ingest(files)``, Briefing's pipeline;
@@ -41,6 +42,10 @@ SECTION_START, SECTION_END = markers("ingest")
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "corpus" / "documents"
 REALDOCS_DIR = Path("/work/shared/realdocs")
+PEER_QA_DIR = Path("/work/shared/peer-qa")
+#: The long real plans: these peer-qa PDFs, and every realdocs PDF of at least LONG_PAGES pages.
+LONG_PEER_QA = ("Defense_Management.pdf", "Telecom_Infrastructure_Planning.pdf")
+LONG_PAGES = 60
 #: What the naive LangChain baseline can read with the loaders installed here (no docx2txt).
 LANGCHAIN_EXTS = {".pdf", ".md", ".markdown", ".txt"}
 TIME_BUDGET_S = 600.0
@@ -409,7 +414,7 @@ def _w_extract(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
 
 def _w_embed(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     from assistant.core.embeddings import make_embeddings
-    from ingest.chunking import Chunker
+    from ingest.chunking import Chunker, split_document
     from ingest.loaders import Limits, load_file
 
     settings = _settings(spec)
@@ -425,7 +430,7 @@ def _w_embed(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     limits = Limits(settings.max_pages, settings.max_page_chars)
     docs = [load_file(path, limits) for path in files]
     t1 = time.perf_counter()
-    texts = [c.embed_text for doc in docs for c in chunker.split(doc.pages)]
+    texts = [c.embed_text for doc in docs for c in split_document(chunker, doc.pages)[0]]
     chunk_s = time.perf_counter() - t1
     started = time.perf_counter()
     vectors = embedder.embed(texts)
@@ -465,6 +470,7 @@ def _w_ours(spec: dict[str, Any], files: list[Path]) -> dict[str, Any]:
         "unchanged": report.unchanged,
         "failed": report.failed,
         "report_seconds": report.seconds,
+        "set_aside": report.set_aside,
     }
 
 
@@ -638,7 +644,7 @@ class _Runner:
         return result
 
 
-def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
+def _inputs(pages: int, tmp: Path, want_plan: bool = True) -> tuple[list[_Input], list[str]]:
     notes: list[str] = []
     real = (
         sorted(p for p in REALDOCS_DIR.glob("*.pdf") if "actually-html" not in p.name)
@@ -657,17 +663,14 @@ def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
         note = f"{len(usable)} files of `corpus/documents/`"
         if left_out:
             note += (
-                f"; left out of every variant so that (a) and (b) read the same files: "
-                f"{', '.join(left_out)} "
-                "(the naive baseline has no DOCX loader here: Docx2txtLoader needs docx2txt, not "
-                "installed)"
+                f"; left out of every variant so that (a) and (b) read the same files: {', '.join(left_out)} "
+                "(the naive baseline has no DOCX loader here: Docx2txtLoader needs docx2txt, not installed)"
             )
         if usable:
             inputs.append(_Input("corpus", "project corpus", usable, note))
         else:
             notes.append(
-                "`corpus/documents/` holds no file the naive baseline can read; it was not "
-                "measured."
+                "`corpus/documents/` holds no file the naive baseline can read; it was not measured."
             )
     elif real:
         inputs.append(
@@ -683,18 +686,19 @@ def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
             "`corpus/documents/` was missing or empty when the bench ran: the corpus row uses the "
             "realdocs PDFs instead, and the separate realdocs input is not repeated."
         )
-    _log(f"generating the {pages}-page plan …")
-    t0 = time.perf_counter()
-    plan = generate_plan(tmp / "inputs" / f"generated-plan-{pages}p.pdf", pages)
-    _log(f"generated {plan.name} in {time.perf_counter() - t0:.1f} s")
-    inputs.append(
-        _Input(
-            "plan",
-            f"generated {pages}-page plan",
-            [plan],
-            f"fpdf2, seed {SEED}: numbered chapters/sections, varied prose, action tables",
+    if want_plan:
+        _log(f"generating the {pages}-page plan …")
+        t0 = time.perf_counter()
+        plan = generate_plan(tmp / "inputs" / f"generated-plan-{pages}p.pdf", pages)
+        _log(f"generated {plan.name} in {time.perf_counter() - t0:.1f} s")
+        inputs.append(
+            _Input(
+                "plan",
+                f"generated {pages}-page plan",
+                [plan],
+                f"fpdf2, seed {SEED}: numbered chapters/sections, varied prose, action tables",
+            )
         )
-    )
     if real and not (inputs and inputs[0].files == real):
         inputs.append(
             _Input(
@@ -705,7 +709,28 @@ def _inputs(pages: int, tmp: Path) -> tuple[list[_Input], list[str]]:
                 + ", ".join(p.name for p in real),
             )
         )
+    long_real = _long_real_plans(real)
+    if long_real:
+        inputs.append(
+            _Input(
+                "longreal",
+                "long real plans",
+                long_real,
+                "read in place: " + ", ".join(p.name for p in long_real) + f" (peer-qa's two long "
+                f"plans and every realdocs PDF of {LONG_PAGES}+ pages)",
+            )
+        )
+    else:
+        notes.append(f"{PEER_QA_DIR} was missing: the long real plans were not measured.")
     return inputs, notes
+
+
+def _long_real_plans(real: list[Path]) -> list[Path]:
+    """peer-qa's long plans and the realdocs PDFs of LONG_PAGES+ pages (counted with pypdf)."""
+    from pypdf import PdfReader
+
+    peer = [PEER_QA_DIR / name for name in LONG_PEER_QA if (PEER_QA_DIR / name).is_file()]
+    return peer + [p for p in real if len(PdfReader(p).pages) >= LONG_PAGES] if peer else []
 
 
 def _measure_round(runner: _Runner, item: _Input, round_no: int, total_rounds: int) -> None:
@@ -724,8 +749,7 @@ def _measure_round(runner: _Runner, item: _Input, round_no: int, total_rounds: i
             item.pages, item.chars = result["pages"], result["chars"]
         if "error" in result:
             _log(
-                f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: FAILED "
-                f"{result['error']}"
+                f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: FAILED {result['error']}"
             )
             continue
         extra = f", {result['chunks']} chunks" if result.get("chunks") else ""
@@ -735,10 +759,8 @@ def _measure_round(runner: _Runner, item: _Input, round_no: int, total_rounds: i
             else ""
         )
         _log(
-            f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: {result['seconds']:.2f} "
-            f"s{rate}{extra}, "
-            f"peak tree RSS {result['tree_peak_kib'] / 1024:.0f} MiB (process wall "
-            f"{result['wall_s']:.1f} s)"
+            f"{item.key} run {round_no}/{total_rounds} {LABELS[variant]}: {result['seconds']:.2f} s{rate}{extra}, "
+            f"peak tree RSS {result['tree_peak_kib'] / 1024:.0f} MiB (process wall {result['wall_s']:.1f} s)"
         )
     shutil.rmtree(work, ignore_errors=True)
     item.round_s = time.perf_counter() - started
@@ -883,46 +905,32 @@ def _render(
         if _median(i, "embed", "chunking_s") is not None
     ]
     caption = [
-        f"Ingest throughput, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on "
-        f"{os.cpu_count()} CPUs "
+        f"Ingest throughput, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {os.cpu_count()} CPUs "
         f"(torch_threads={settings.torch_threads}, parse_workers={settings.parse_workers}, "
-        f"embedding_batch_size={settings.embedding_batch_size}, "
-        f"chunk_tokens={settings.chunk_tokens}, "
-        f"model {settings.embedding_model}). Medians of the runs per input (requested {repeat}; "
-        f"done: {repeats}); "
-        f"ratios are against the baseline and floor measured in the same run. Whole bench: "
-        f"{total_s:.0f} s.",
+        f"embedding_batch_size={settings.embedding_batch_size}, chunk_tokens={settings.chunk_tokens}, "
+        f"model {settings.embedding_model}). Medians of the runs per input (requested {repeat}; done: {repeats}); "
+        f"ratios are against the baseline and floor measured in the same run. Whole bench: {total_s:.0f} s.",
     ]
     bullets = [
-        "Every measurement ran in a fresh child process (`python -m evals.bench_ingest --worker`) "
-        "with a fresh "
-        "temporary data directory. In every variant the model is loaded and one warm-up text "
-        "embedded **before** "
+        "Every measurement ran in a fresh child process (`python -m evals.bench_ingest --worker`) with a fresh "
+        "temporary data directory. In every variant the model is loaded and one warm-up text embedded **before** "
         'the timer starts, so model load time is excluded equally; "Process wall s" is the child\'s whole life '
         "(interpreter start, imports, model load, work) for reference.",
-        "Peak RSS tree = peak of the summed RSS of the child and all its descendants (the parser "
-        "processes), "
-        f"sampled every {SAMPLE_EVERY_S:g} s from /proc (an upper bound: shared pages count once "
-        f"per process); "
-        "Peak RSS main = the child's own ru_maxrss. MiB = 1024² bytes; the 1.5 GB target is read "
-        "as 1536 MiB.",
-        "(a) `build_service(Settings(data_dir=tmp), writer=True).ingest(files)`; its pages are "
-        "the report's. "
+        "Peak RSS tree = peak of the summed RSS of the child and all its descendants (the parser processes), "
+        f"sampled every {SAMPLE_EVERY_S:g} s from /proc (an upper bound: shared pages count once per process); "
+        "Peak RSS main = the child's own ru_maxrss. MiB = 1024² bytes; the 1.5 GB target is read as 1536 MiB.",
+        "(a) `build_service(Settings(data_dir=tmp), writer=True).ingest(files)`; its pages are the report's. "
         "(b) PyPDFLoader (TextLoader for .md/.txt) + RecursiveCharacterTextSplitter(1000, 100) + "
         "HuggingFaceEmbeddings(same local model, normalize_embeddings=True, default batch 32) + "
-        "`Chroma.from_documents(persist_directory=tmp)` (store creation is inside its timer; (a) "
-        "opens its store "
-        "before its timer), same torch thread count, HF_HUB_OFFLINE=1; its pages/s uses the same "
-        "page count as (c1).",
-        "(c1) pypdf `extract_text()` of every page, one process (our text loader for .md/.txt). "
-        "(c2) our embedder, "
-        "one `embed()` call on exactly the `embed_text` of the chunks our chunker makes from the "
-        "same files "
+        "`Chroma.from_documents(persist_directory=tmp)` (store creation is inside its timer; (a) opens its store "
+        "before its timer), same torch thread count, HF_HUB_OFFLINE=1; its pages/s uses the same page count as (c1).",
+        "(c1) pypdf `extract_text()` of every page, one process (our text loader for .md/.txt). (c2) our embedder, "
+        "one `embed()` call on exactly the `embed_text` of the chunks our chunker makes from the same files "
         "(loading and chunking untimed; chunking alone took " + (", ".join(chunking) or "—") + "). "
         "(d) a second `ingest` of the same files into (a)'s data directory, in a new process.",
         *[
             f"Input {i.label}: {i.note} — {i.pages} pages, {i.chars:,} characters extracted "
-            f"({i.chars / max(i.pages, 1):,.0f} per page)."
+            f"({i.chars / max(i.pages, 1):,.0f} per page){_set_aside(i)}."
             for i in inputs
         ],
         *notes,
@@ -946,37 +954,56 @@ def _render(
     )
 
 
+def _set_aside(item: _Input) -> str:
+    runs = _ok(item.runs.get("ours", []))
+    found = runs[0].get("set_aside") if runs else None
+    if not found:
+        return ""
+    return "; (a) set aside as page furniture: " + ", ".join(
+        f"{n} {kind}" for kind, n in found.items()
+    )
+
+
 def write_section(output: Path, section: str) -> None:
     """Replace this benchmark's section of ``output``."""
     replace_section(output, section, "ingest")
 
 
 def run_ingest_benchmark(
-    settings: Any, *, pages: int = 500, repeat: int = 3, output: Path = Path("BENCHMARKS.md")
+    settings: Any,
+    *,
+    pages: int = 500,
+    repeat: int = 3,
+    output: Path = Path("BENCHMARKS.md"),
+    only: tuple[str, ...] = (),
 ) -> str:
-    """Run the ingest benchmark; write its section of ``output`` and return it as Markdown."""
+    """Run the ingest benchmark; write its section of ``output`` and return it as Markdown.
+
+    ``only`` keeps just the inputs with those keys ("corpus", "plan", "realdocs", "longreal").
+    """
     bench_started = time.perf_counter()
     repeat = max(1, repeat)
     tmp = Path(tempfile.mkdtemp(prefix="briefing-bench-ingest-"))
     try:
         runner = _Runner(settings, tmp)
-        inputs, notes = _inputs(pages, tmp)
+        inputs, notes = _inputs(pages, tmp, want_plan=not only or "plan" in only)
+        inputs = [i for i in inputs if not only or i.key in only]
         for item in inputs:
             item.repeat = repeat
         for item in inputs:
             _measure_round(runner, item, 1, repeat)
         if repeat > 1:
             elapsed = time.perf_counter() - bench_started
-            projected = elapsed + (repeat - 1) * sum(i.round_s for i in inputs)
-            if projected > TIME_BUDGET_S:
-                plan = next(i for i in inputs if i.key == "plan")
-                plan.repeat = 1
-                projected -= (repeat - 1) * plan.round_s
+            full = elapsed + (repeat - 1) * sum(i.round_s for i in inputs)
+            projected = full
+            heavy = [i for i in inputs if i.key in ("plan", "longreal")]
+            if projected > TIME_BUDGET_S and heavy:
+                for item in heavy:
+                    item.repeat = 1
+                    projected -= (repeat - 1) * item.round_s
                 message = (
-                    f"{repeat} runs of everything would take "
-                    f"~{elapsed + (repeat - 1) * sum(i.round_s for i in inputs):.0f} s "
-                    f"(> {TIME_BUDGET_S:.0f} s): the {plan.label} runs once, the other inputs "
-                    f"{repeat} times "
+                    f"{repeat} runs of everything would take ~{full:.0f} s (> {TIME_BUDGET_S:.0f} s): "
+                    f"{' and '.join(i.label for i in heavy)} ran once, the other inputs {repeat} times "
                     f"(~{projected:.0f} s)."
                 )
                 _log(message)

@@ -52,6 +52,14 @@ class EvalCommand:
             type=Path,
             help="floors file (default evals/thresholds.yaml; needed to gate other datasets)",
         )
+        p.add_argument(
+            "--suite",
+            dest="suites",
+            action="append",
+            default=[],
+            choices=["peerqa", "realdocs", "all"],
+            help="also run an external suite over ../shared (repeatable; see evals/suites.py)",
+        )
 
     def run(self, args: argparse.Namespace, settings: Any) -> int:
         from evals.runner import cli_eval
@@ -75,12 +83,27 @@ class BenchCommand:
             "--repeat", type=int, default=3, help="runs per measurement (median reported)"
         )
         p.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+        p.add_argument(
+            "--only",
+            action="append",
+            default=[],
+            metavar="INPUT",
+            help="ingest: just these inputs (corpus, plan, realdocs, longreal; repeatable)",
+        )
 
     def run(self, args: argparse.Namespace, settings: Any) -> int:
         module = importlib.import_module(BENCH_TARGETS[args.target])
         run = getattr(module, f"run_{args.target}_benchmark")
         if args.target == "ingest":
-            print(run(settings, pages=args.pages, repeat=args.repeat, output=args.output))
+            print(
+                run(
+                    settings,
+                    pages=args.pages,
+                    repeat=args.repeat,
+                    output=args.output,
+                    only=tuple(args.only),
+                )
+            )
         else:
             print(run(settings, repeat=args.repeat, output=args.output))
         return 0

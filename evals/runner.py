@@ -220,9 +220,16 @@ def cli_eval(
     else:
         print(console_table(run))
         print("\nwrote " + ", ".join(str(p) for p in written))
+    suite_failures = []
+    if getattr(args, "suites", None):  # the external suites over ../shared (evals.suites)
+        from evals.suites import cli_suites
+
+        suite_failures = cli_suites(args.suites, settings, embeddings, Path(args.output))
+        for failure in suite_failures:
+            print(f"briefing: eval suite gate: {failure}", file=sys.stderr)
     if not run.gate.ran:
         _log(f"gate not applied: {run.gate.note}")
-        return 0
+        return 1 if suite_failures else 0
     if not run.gate.passed:
         for failure in run.gate.failures:
             print(f"briefing: eval gate: {failure}", file=sys.stderr)
@@ -237,4 +244,4 @@ def cli_eval(
         f"gate passed: {run.gate.checked} metric(s) of '{run.gate.config}' within "
         f"{run.thresholds.path}"
     )
-    return 0
+    return 1 if suite_failures else 0

@@ -8,6 +8,8 @@ person should understand is raised as ``IngestError`` with the reason to record.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,10 @@ from typing import Any
 import yaml
 
 from assistant.core.errors import IngestError
+from assistant.core.guard import looks_like_instruction_title
 from assistant.core.text import display_name, normalise
+from ingest.caps import cap_pages as _cap_pages
+from ingest.caps import check_zip_inflation
 
 PDF_EXTS = {".pdf"}
 DOCX_EXTS = {".docx"}
@@ -24,6 +29,7 @@ TEXT_EXTS = {".txt", ".text", ".rst"}
 HTML_EXTS = {".html", ".htm"}
 SUPPORTED_EXTS = PDF_EXTS | DOCX_EXTS | MARKDOWN_EXTS | TEXT_EXTS | HTML_EXTS
 PAGE_BREAK = re.compile(r"^\s*(?:<!--\s*pagebreak\s*-->|\f)\s*$", re.MULTILINE | re.IGNORECASE)
+PASSWORD_REASON = "password-protected PDFs are not supported"
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 
 
@@ -33,6 +39,7 @@ class Limits:
 
     max_pages: int = 3000
     max_page_chars: int = 200_000
+    max_document_chars: int = 30_000_000
 
 
 @dataclass
@@ -82,18 +89,6 @@ def sniff(path: Path, head: bytes) -> str:
     )
 
 
-def _cap_pages(pages: list[str], limits: Limits, notes: list[str]) -> list[str]:
-    capped = []
-    for number, text in enumerate(pages, start=1):
-        if len(text) > limits.max_page_chars:
-            notes.append(
-                f"page {number} cut to {limits.max_page_chars:,} of {len(text):,} characters"
-            )
-            text = text[: limits.max_page_chars]
-        capped.append(text)
-    return capped
-
-
 def _first_heading(pages: list[str]) -> str | None:
     for page in pages:
         for line in page.splitlines():
@@ -112,51 +107,34 @@ def _year_of(*candidates: str | None) -> int | None:
     return None
 
 
-def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
-    """Read a PDF page by page with pypdf."""
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+@dataclass
+class PdfInfo:
+    """What opening a PDF tells before any page is read: its page count and metadata."""
+
+    pages: int
+    title: str = ""
+    created: str = ""
+
+
+@contextmanager
+def _pdf_errors() -> Iterator[None]:
+    """Turn whatever pypdf raises on a hostile or broken file into an IngestError reason."""
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
     from pypdf.filters import ZLIB_MAX_OUTPUT_LENGTH
 
-    notes: list[str] = []
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            try:
-                reader.decrypt("")
-                reader.pages[0]  # noqa: B018 - fails if the empty password did not open it
-            except Exception:
-                raise IngestError("password-protected PDFs are not supported") from None
-        count = len(reader.pages)
-        if count == 0:
-            raise IngestError("the PDF has no pages")
-        if count > limits.max_pages:
-            raise IngestError(f"too many pages ({count:,}; the limit is {limits.max_pages:,})")
-        pages, failed = [], []
-        for number, page in enumerate(reader.pages, start=1):
-            try:
-                pages.append(normalise(page.extract_text() or ""))
-            except (LimitReachedError, MemoryError):
-                raise
-            except Exception:
-                pages.append("")
-                failed.append(number)
-        meta: Any = reader.metadata or {}
-        meta_title = str(meta.get("/Title") or "").strip()
-        created = str(meta.get("/CreationDate") or "")
+        yield
     except IngestError:
         raise
     except FileNotDecryptedError:
-        raise IngestError("password-protected PDFs are not supported") from None
+        raise IngestError(PASSWORD_REASON) from None
+    except DependencyError as exc:
+        raise IngestError(f"encrypted PDF needs pypdf's crypto extra ({_one_line(exc)})") from None
     except LimitReachedError as exc:
-        if "decompress" in str(exc).lower():
-            limit = f"{ZLIB_MAX_OUTPUT_LENGTH / 1e6:g} MB"  # pypdf's cap, the same for every filter
-            raise IngestError(
-                f"document too complex (a stream expands past the {limit} limit)"
-            ) from None
-        raise IngestError(
-            f"document too complex (over a pypdf safety limit: {_one_line(exc)})"
-        ) from None
+        what = f"over a pypdf safety limit: {_one_line(exc)}"
+        if "decompress" in str(exc).lower():  # pypdf's cap, the same for every filter
+            what = f"a stream expands past the {ZLIB_MAX_OUTPUT_LENGTH / 1e6:g} MB limit"
+        raise IngestError(f"document too complex ({what})") from None
     except MemoryError:
         raise  # the parser process names its memory limit
     except RecursionError:
@@ -165,8 +143,72 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
         raise IngestError(f"unreadable PDF ({_one_line(exc)})") from None
     except Exception as exc:  # pypdf raises many ad-hoc errors on broken files
         raise IngestError(f"unreadable PDF ({type(exc).__name__}: {_one_line(exc)})") from None
+
+
+def _open_pdf(path: Path, limits: Limits) -> tuple[Any, PdfInfo]:
+    """Open a PDF, decrypting an owner-password-only file; check its page count."""
+    from pypdf import PasswordType, PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        raise IngestError(PASSWORD_REASON)  # opening needs a user password
+    count = len(reader.pages)
+    if count == 0:
+        raise IngestError("the PDF has no pages")
+    if count > limits.max_pages:
+        raise IngestError(f"too many pages ({count:,}; the limit is {limits.max_pages:,})")
+    meta: Any = reader.metadata or {}
+    title, created = str(meta.get("/Title") or "").strip(), str(meta.get("/CreationDate") or "")
+    return reader, PdfInfo(count, title, created)
+
+
+def _read_pages(reader: Any, first: int, last: int) -> tuple[list[str], list[int]]:
+    """Texts of pages ``first`` to ``last`` - 1 (0-based) and the 1-based numbers that failed."""
+    from pypdf.errors import LimitReachedError
+
+    pages, failed = [], []
+    for number in range(first, last):
+        try:
+            pages.append(normalise(reader.pages[number].extract_text() or ""))
+        except (LimitReachedError, MemoryError):
+            raise
+        except Exception:
+            pages.append("")
+            failed.append(number + 1)
+    return pages, failed
+
+
+def read_pdf_pages(
+    path: Path, limits: Limits, first: int, last: int
+) -> tuple[list[str], list[int]]:
+    """Read pages ``first`` to ``last`` - 1 (0-based) of a PDF: one part of a split parse."""
+    with _pdf_errors():
+        reader, info = _open_pdf(path, limits)
+        return _read_pages(reader, first, min(last, info.pages))
+
+
+def load_pdf(path: Path, limits: Limits, split_at: int = 0) -> LoadedDocument | PdfInfo:
+    """Read a PDF page by page with pypdf.
+
+    With ``split_at`` > 0, a PDF of at least that many pages is not read here: its ``PdfInfo``
+    is returned so that the caller can read page ranges in parallel (``read_pdf_pages``) and
+    join them with ``assemble_pdf``.
+    """
+    with _pdf_errors():
+        reader, info = _open_pdf(path, limits)
+        if 0 < split_at <= info.pages:
+            return info
+        pages, failed = _read_pages(reader, 0, info.pages)
+    return assemble_pdf(path, info, pages, failed, limits)
+
+
+def assemble_pdf(
+    path: Path, info: PdfInfo, pages: list[str], failed: list[int], limits: Limits
+) -> LoadedDocument:
+    """Turn the page texts of a PDF into a document: notes on unread pages, caps, title, year."""
+    notes: list[str] = []
     if failed:
-        notes.append(f"text could not be read on page(s) {_page_list(failed)}")
+        notes.append(f"text could not be read on page(s) {_page_list(sorted(failed))}")
     empty = [n for n, text in enumerate(pages, start=1) if not text.strip()]
     if len(empty) == len(pages):
         raise IngestError(
@@ -177,16 +219,11 @@ def load_pdf(path: Path, limits: Limits) -> LoadedDocument:
             f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; "
             f"scanned?)"
         )
-    pages = _cap_pages(strip_running_lines(pages), limits, notes)
-    meta_title = "" if meta_title.lower().startswith("untitled") else meta_title
+    pages = _cap_pages(pages, limits, notes)
+    meta_title = "" if info.title.lower().startswith("untitled") else info.title
     title = _title(path, meta_title, _first_heading(pages))
-    return LoadedDocument(
-        pages,
-        title,
-        "pdf",
-        _year_of(title, created[2:6] if created.startswith("D:") else None),
-        notes=notes,
-    )
+    year = _year_of(title, info.created[2:6] if info.created.startswith("D:") else None)
+    return LoadedDocument(pages, title, "pdf", year, notes=notes)
 
 
 def _one_line(exc: BaseException, limit: int = 160) -> str:
@@ -199,39 +236,9 @@ def _title(path: Path, *candidates: str | None) -> str:
     no control or bidi characters, no markup brackets, bounded length."""
     for candidate in candidates:
         cleaned = re.sub(r"[<>]", "", " ".join(normalise(candidate or "").split()))
-        if cleaned:
+        if cleaned and not looks_like_instruction_title(cleaned):  # planted: use the file name
             return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"
     return display_name(" ".join(path.stem.split()))
-
-
-def strip_running_lines(pages: list[str], edge: int = 3) -> list[str]:
-    """Drop running headers and footers: short lines near a page's top or bottom that recur
-    (numbers aside) on at least half of the pages, such as
-    "Page 12 GAO-05-927 Managing for Results".
-    """
-    if len(pages) < 4:
-        return pages
-
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", line.strip().lower())
-
-    counts: dict[str, int] = {}
-    for page in pages:
-        lines = [ln for ln in page.split("\n") if ln.strip()]
-        for k in {key(ln) for ln in lines[:edge] + lines[-edge:] if len(ln) <= 100}:
-            counts[k] = counts.get(k, 0) + 1
-    running = {k for k, n in counts.items() if n >= max(3, len(pages) // 2)}
-    if not running:
-        return pages
-    out = []
-    for page in pages:
-        lines = page.split("\n")
-        nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-        edges = set(nonblank[:edge] + nonblank[-edge:])
-        kept = [ln for i, ln in enumerate(lines) if not (i in edges and key(ln) in running)]
-        # a page made only of recurring lines is content (a repetitive document), not furniture
-        out.append("\n".join(kept).strip() if any(ln.strip() for ln in kept) else page)
-    return out
 
 
 def _page_list(numbers: list[int], shown: int = 12) -> str:
@@ -274,7 +281,7 @@ def load_text(path: Path, limits: Limits, markdown: bool) -> LoadedDocument:
     if not any(pages):
         raise IngestError("no extractable text (the file is blank)")
     notes: list[str] = []
-    pages = _cap_pages(pages, limits, notes)
+    pages = _cap_pages(pages, limits, notes, split=True)
     if len(pages) > limits.max_pages:
         raise IngestError(f"too many pages ({len(pages):,}; the limit is {limits.max_pages:,})")
     title = _title(path, str(meta.get("title") or ""), _first_heading(pages))
@@ -294,8 +301,11 @@ def load_docx(path: Path, limits: Limits) -> LoadedDocument:
     from docx.oxml.ns import qn
     from docx.text.paragraph import Paragraph
 
+    check_zip_inflation(path)
     try:
         document = docx.Document(str(path))
+    except MemoryError:
+        raise IngestError("document too complex (it needs more memory than allowed)") from None
     except Exception as exc:
         raise IngestError(f"unreadable DOCX ({type(exc).__name__})") from None
     pages: list[list[str]] = [[]]
@@ -363,13 +373,17 @@ def load_html(path: Path, limits: Limits) -> LoadedDocument:
     return LoadedDocument(pages, title, "html", _year_of(title), notes=notes)
 
 
-def load_file(path: Path, limits: Limits) -> LoadedDocument:
-    """Read any supported file. Raises IngestError with a reason for anything else."""
+def load_file(path: Path, limits: Limits, split_at: int = 0) -> LoadedDocument | PdfInfo:
+    """Read any supported file. Raises IngestError with a reason for anything else.
+
+    ``split_at`` > 0 asks for a ``PdfInfo`` instead of a document for PDFs of that many pages
+    or more (see ``load_pdf``); other files are always read whole.
+    """
     with path.open("rb") as handle:
         head = handle.read(2048)
     kind = sniff(path, head)
     if kind == "pdf":
-        return load_pdf(path, limits)
+        return load_pdf(path, limits, split_at)
     if kind == "docx":
         return load_docx(path, limits)
     if kind == "html-named-pdf":

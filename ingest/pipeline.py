@@ -23,7 +23,8 @@ from assistant.core.errors import DocumentNotFoundError, IngestError
 from assistant.core.manifest import DocumentRow, Manifest
 from assistant.core.settings import Settings
 from assistant.core.store import VectorStore
-from ingest.chunking import Chunk, Chunker
+from ingest.chunking import Chunk, Chunker, split_document
+from ingest.furniture import KINDS
 from ingest.loaders import Limits, LoadedDocument
 from ingest.worker import parse_files
 
@@ -57,6 +58,8 @@ class IngestReport:
     chunks_total: int = 0
     pages: int = 0
     seconds: float = 0.0
+    #: page furniture kept out of chunks in this run's documents, by kind (``ingest.furniture``)
+    set_aside: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class IngestReport:
             "chunks_added": self.chunks_added,
             "chunks_total": self.chunks_total,
             "pages": self.pages,
+            "set_aside": dict(self.set_aside),
             "seconds": round(self.seconds, 3),
         }
 
@@ -241,7 +245,9 @@ class Ingestor:
 
     def _run(self, jobs: list[_Job], report: IngestReport, progress: ProgressFn | None) -> None:
         by_path = {job.path: job for job in jobs}
-        limits = Limits(self.settings.max_pages, self.settings.max_page_chars)
+        limits = Limits(
+            self.settings.max_pages, self.settings.max_page_chars, self.settings.max_document_chars
+        )
         results = parse_files(
             list(by_path),
             limits,
@@ -260,7 +266,7 @@ class Ingestor:
                 report.failed.append({"path": str(job.path), "reason": result.reason})
                 continue
             try:
-                chunks = self._store_document(job, result.document, progress)
+                chunks = self._store_document(job, result.document, progress, report.set_aside)
             except IngestError as exc:
                 self.store.delete_document(job.doc_id)
                 self.manifest.fail(
@@ -279,14 +285,24 @@ class Ingestor:
                 report.added += 1
 
     def _store_document(
-        self, job: _Job, doc: LoadedDocument, progress: ProgressFn | None = None
+        self,
+        job: _Job,
+        doc: LoadedDocument,
+        progress: ProgressFn | None = None,
+        set_aside: dict[str, int] | None = None,
     ) -> int:
         doc_type = job.doc_type or normalise_doc_type(doc.doc_type) or "other"
         self.manifest.start(job.doc_id, job.source, job.size, doc_type)
         self.store.delete_document(job.doc_id)  # leftovers of an interrupted attempt
-        chunks = self.chunker.split(doc.pages)
+        # page furniture stays out of the chunks; the manifest keeps whole pages
+        chunks, furniture = split_document(self.chunker, doc.pages)
         if not chunks:
             raise IngestError("no text to index after splitting")
+        if len(chunks) > self.settings.max_document_chunks:
+            raise IngestError(
+                f"too many passages ({len(chunks):,}; the limit is "
+                f"{self.settings.max_document_chunks:,} per document)"
+            )
         base: dict[str, Any] = {
             "doc_id": job.doc_id,
             "source": job.source,
@@ -319,6 +335,15 @@ class Ingestor:
         for row in self.manifest.all("deleting"):
             self.store.delete_document(row.doc_id)
             self.manifest.drop(row.doc_id)
+        if set_aside is not None:
+            counts = furniture.counts()
+            merged = {
+                k: set_aside.get(k, 0) + counts.get(k, 0)
+                for k in KINDS
+                if k in set_aside or k in counts
+            }
+            set_aside.clear()
+            set_aside.update(merged)
         return len(chunks)
 
     def _prune(self, roots: Sequence[Path], present: set[str]) -> int:
@@ -344,7 +369,7 @@ def chunk_id(doc_id: str, chunk: Chunk) -> str:
 
 
 def _chunk_metadata(base: dict[str, Any], chunk: Chunk) -> dict[str, Any]:
-    return {
+    meta = {
         **base,
         "page": chunk.page,
         "section": chunk.section,
@@ -352,3 +377,6 @@ def _chunk_metadata(base: dict[str, Any], chunk: Chunk) -> dict[str, Any]:
         "start": chunk.start,
         "end": chunk.end,
     }
+    if chunk.table_header:
+        meta["table_header"] = chunk.table_header
+    return meta

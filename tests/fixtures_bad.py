@@ -58,10 +58,17 @@ def write_blank_pdf(path: Path, pages: int) -> Path:
     return path
 
 
-def write_encrypted_pdf(path: Path, user_password: str, text: str = PROSE) -> Path:
-    """A text PDF encrypted with ``user_password`` (an empty one opens without asking)."""
+#: Every encryption algorithm pypdf writes; official PDFs use all of them.
+ENCRYPTIONS = ("RC4-40", "RC4-128", "AES-128", "AES-256")
+
+
+def write_encrypted_pdf(
+    path: Path, user_password: str, text: str = PROSE, algorithm: str = "RC4-128"
+) -> Path:
+    """A text PDF encrypted with ``algorithm``; an empty ``user_password`` opens without asking
+    (an owner password only restricts copying and printing)."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf_bytes([text]))))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
     with path.open("wb") as handle:
         writer.write(handle)
     return path
@@ -177,3 +184,139 @@ def write_slow_pdf(path: Path, operations: int = 1_000_000) -> Path:
     """A ~30 KB file whose one page holds ``operations`` text-show operators: slow to extract."""
     content = b"BT /F1 12 Tf " + b"1 0 Td (x) Tj " * operations + b"ET"
     return _one_page_pdf(path, zlib.compress(content, 9), flate=True)
+
+
+def write_long_pdf_with_slow_page(path: Path, pages: int, slow_at: int) -> Path:
+    """A ``pages``-page text PDF whose page ``slow_at`` (1-based) takes long to extract."""
+    writer = PdfWriter(
+        clone_from=PdfReader(
+            io.BytesIO(text_pdf_bytes([f"Page {n}. {PROSE}" for n in range(1, pages)]))
+        )
+    )
+    slow = path.with_name(path.stem + "-slow-page.pdf")
+    write_slow_pdf(slow)
+    writer.insert_page(PdfReader(slow).pages[0], index=slow_at - 1)
+    slow.unlink()
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path
+
+
+# -- page furniture ----------------------------------------------------------------------------
+#: Body paragraphs of the furnished PDF, one per body page; page 3 cites footnote 1.
+FURNISHED_BODY = [
+    (
+        "The clearance officer checks the passport before anything else. Travellers without a valid "
+        "visa are referred to a supervisor for a second interview.1"
+    ),
+    (
+        "Referred travellers wait in a separate area. The supervisor records the outcome of every "
+        "interview in the case system within one hour."
+    ),
+    (
+        "A traveller refused entry may ask for the decision in writing. The written notice names the "
+        "power that was used and the officer who used it."
+    ),
+    (
+        "Airlines are told of every refusal before departure. Each refusal is reviewed by a second "
+        "officer the next working day."
+    ),
+    (
+        "Records of referrals are kept for seven years. The unit reports the number of referrals to "
+        "the regional director every quarter."
+    ),
+    (
+        "Officers complete refresher training every year. New officers shadow an experienced "
+        "colleague for their first month at the counter."
+    ),
+]
+FURNISHED_FOOTNOTE = "1 The referral rules are set out in the border instructions, part four."
+FURNISHED_TOC = [
+    ("Purpose", 3),
+    ("Referrals", 4),
+    ("Written notices", 5),
+    ("Airlines", 6),
+    ("Records", 7),
+    ("Training", 8),
+]
+
+
+def write_furnished_pdf(path: Path) -> Path:
+    """An eight-page procedure with a running header ("OFFICIAL: Sensitive" and "Page N of 8"),
+    a running footer, a contents page with dot leaders and a footnote, as official PDFs have."""
+
+    class Furnished(FPDF):
+        def header(self) -> None:
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, "OFFICIAL: Sensitive", align="C", new_x="LMARGIN", new_y="NEXT")
+            self.cell(
+                0,
+                5,
+                f"Page {self.page_no()} of 8  Border clearance procedure",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            self.ln(4)
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, "Released under the Freedom of Information Act", align="C")
+
+    pdf = Furnished()
+    pdf.set_auto_page_break(auto=False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(0, 9, "Border clearance procedure", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(
+        0,
+        6,
+        "Instruction for clearance officers at international airports.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    for number, (title, page) in enumerate(FURNISHED_TOC, start=1):
+        pdf.cell(
+            0,
+            7,
+            f"{number}. {title} " + "." * (70 - len(title)) + f" {page}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    for number, body in enumerate(FURNISHED_BODY, start=1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 8, f"{number}. {FURNISHED_TOC[number - 1][0]}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, body, new_x="LMARGIN", new_y="NEXT")
+        if number == 1:
+            pdf.set_y(-40)
+            pdf.set_font("Helvetica", size=8)
+            pdf.multi_cell(0, 4, FURNISHED_FOOTNOTE, new_x="LMARGIN", new_y="NEXT")
+    path.write_bytes(bytes(pdf.output()))
+    return path
+
+
+TRANSCRIPT_BOILERPLATE = "Download Report Transcript"
+
+
+def write_slide_transcript(path: Path) -> Path:
+    """A slide deck saved as text: every slide ends with the same download link's label."""
+    slides = [
+        ("Why we changed the grants portal", "Applicants abandoned the old form halfway through."),
+        ("What users told us", "Most applicants wanted to save a draft and come back later."),
+        ("What we built", "A shorter form that saves every answer as it is typed."),
+        ("Results after six months", "Completed applications rose by a third."),
+        ("Next steps", "The same pattern will be used for licence renewals."),
+    ]
+    parts = [
+        f"Slide {n}: {title}\n{body}\n{TRANSCRIPT_BOILERPLATE}"
+        for n, (title, body) in enumerate(slides, start=1)
+    ]
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path

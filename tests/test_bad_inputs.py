@@ -1,4 +1,5 @@
-"""Bad input, case by case (RELIABILITY.md section A, cases 1-11), through the real pipeline.
+"""Bad input, case by case (RELIABILITY.md section A, cases 1-11), through the real pipeline,
+then what real official PDFs add: page furniture (12) and long files parsed in ranges (13).
 
 Every file is a real file written into ``tmp_path`` by ``fixtures_bad``; parsing runs in the real
 parser processes, embeddings come from the real MiniLM and the store is a real Chroma on disk.
@@ -31,8 +32,7 @@ pytestmark = pytest.mark.slow
 REAL_HTML_PDF = Path("/work/shared/realdocs/gao-08-1075t-actually-html.pdf")
 #: A failure reason is one of these classes of message, never a traceback or a raw exception.
 CLASSIFIED = re.compile(
-    r"^(unreadable PDF \(|document too complex \(|no extractable text |could not be processed "
-    r"\(|the PDF has no pages)"
+    r"^(unreadable PDF \(|document too complex \(|no extractable text |could not be processed \(|the PDF has no pages)"
 )
 CHUNK_ID = re.compile(r"^[0-9a-f]{64}-\d{5}$")
 
@@ -295,25 +295,36 @@ def test_page_with_millions_of_characters_is_cut_with_a_note(make_service, tmp_p
 
 
 # -- 7. encryption ---------------------------------------------------------------------------------
-def test_pdf_with_user_password_is_refused(make_service, tmp_path, good_pdf):
-    locked = fx.write_encrypted_pdf(tmp_path / "locked.pdf", user_password="s3cret")
+def test_pdfs_with_a_user_password_are_refused_for_every_algorithm(
+    make_service, tmp_path, good_pdf
+):
+    locked = [
+        fx.write_encrypted_pdf(tmp_path / f"locked-{alg}.pdf", "s3cret", algorithm=alg)
+        for alg in fx.ENCRYPTIONS
+    ]
     service = make_service()
 
-    report = service.ingest([locked, good_pdf])
+    report = service.ingest([*locked, good_pdf])
 
-    assert _failed(report) == {"locked.pdf": "password-protected PDFs are not supported"}
+    assert _failed(report) == {p.name: "password-protected PDFs are not supported" for p in locked}
+    assert all(_row(service, p).status == "failed" for p in locked)
     _assert_ready(service, good_pdf)
 
 
-def test_pdf_encrypted_with_empty_user_password_ingests(make_service, tmp_path):
-    opened = fx.write_encrypted_pdf(tmp_path / "owner-only.pdf", user_password="")
+def test_pdfs_with_only_an_owner_password_ingest_for_every_algorithm(make_service, tmp_path):
+    # copy- and print-restricted official PDFs: no password is needed to open them
+    opened = [
+        fx.write_encrypted_pdf(tmp_path / f"owner-only-{alg}.pdf", "", algorithm=alg)
+        for alg in fx.ENCRYPTIONS
+    ]
     service = make_service()
 
-    report = service.ingest([opened])
+    report = service.ingest(opened)
 
-    assert report.failed == [] and report.added == 1
-    row = _assert_ready(service, opened)
-    assert "national digital strategy" in service.manifest.page_text(row.doc_id, 1)
+    assert report.failed == [] and report.added == len(fx.ENCRYPTIONS)
+    for path in opened:
+        row = _assert_ready(service, path)
+        assert "national digital strategy" in service.manifest.page_text(row.doc_id, 1)
 
 
 # -- 8. scanned and blank --------------------------------------------------------------------------
@@ -529,6 +540,76 @@ def test_edited_file_replaces_old_chunks_without_a_mix(make_service, tmp_path):
     assert len(texts) == new.chunks == service.store.count()
     assert not any("paper forms" in t for t in texts)
     assert all("digital identity" in t for t in texts)
+
+
+# -- 12. page furniture ---------------------------------------------------------------------------
+FURNITURE_LINES = re.compile(
+    r"OFFICIAL: Sensitive|Page \d of 8|Released under the Freedom|\.{5}|border instructions, part four|"
+    + fx.TRANSCRIPT_BOILERPLATE
+)
+
+
+def test_page_furniture_is_set_aside_counted_and_kept_in_the_page_text(make_service, tmp_path):
+    pdf = fx.write_furnished_pdf(tmp_path / "procedure.pdf")
+    transcript = fx.write_slide_transcript(tmp_path / "slides.txt")
+    service = make_service()
+
+    report = service.ingest([pdf, transcript])
+
+    assert report.failed == [] and report.added == 2
+    # 8 pages x (2 header lines + 1 footer); "Contents" and 6 entries; 1 footnote; 5 slide links
+    assert report.set_aside == {"running": 24, "toc": 7, "footnote": 1, "boilerplate": 5}
+    assert report.to_json()["set_aside"] == report.set_aside
+    for path in (pdf, transcript):
+        row = _assert_ready(service, path)
+        for chunk in _chunks_of(service, row.doc_id):
+            page = service.manifest.page_text(row.doc_id, chunk.metadata["page"])
+            assert (
+                page[chunk.metadata["start"] : chunk.metadata["end"]] == chunk.text
+            )  # quotes still verify
+            assert not FURNITURE_LINES.search(chunk.text), chunk.text
+    row = _row(service, pdf)
+    assert service.manifest.page_text(row.doc_id, 3).startswith("OFFICIAL: Sensitive\nPage 3 of 8")
+    assert fx.FURNISHED_FOOTNOTE in service.manifest.page_text(row.doc_id, 3)
+    texts = " ".join(c.text for c in _chunks_of(service, row.doc_id))
+    assert all(
+        " ".join(body.split()[:6]) in texts for body in fx.FURNISHED_BODY
+    )  # the content is all there
+    slides = " ".join(c.text for c in _chunks_of(service, _row(service, transcript).doc_id))
+    assert "Completed applications rose by a third." in slides
+
+
+# -- 13. long PDFs, parsed in page ranges ----------------------------------------------------------
+def test_long_pdf_is_parsed_in_page_ranges_with_the_same_pages(make_service, tmp_path):
+    from ingest.loaders import Limits, load_file
+    from ingest.worker import parse_files
+
+    long = fx.write_many_pages_pdf(tmp_path / "long.pdf", 90)
+    whole = load_file(long, Limits())
+
+    results = list(parse_files([long], Limits(), workers=3, timeout_s=60))
+
+    assert [(r.reason, r.parts) for r in results] == [("", 3)]  # three children read 30 pages each
+    assert results[0].document == whole
+    service = make_service(parse_workers=2)
+    report = service.ingest([long])
+    assert report.failed == [] and report.pages == 90
+    assert service.manifest.page_text(_row(service, long).doc_id, 90) == whole.pages[89]
+
+
+def test_long_pdf_with_a_page_that_hangs_fails_whole_and_others_go_on(
+    make_service, tmp_path, good_pdf
+):
+    slow = fx.write_long_pdf_with_slow_page(tmp_path / "slow-long.pdf", pages=60, slow_at=50)
+    service = make_service(parse_timeout_s=2, parse_workers=2)
+
+    started = time.monotonic()
+    report = service.ingest([slow, good_pdf])
+
+    assert time.monotonic() - started < 20
+    assert _failed(report) == {"slow-long.pdf": "could not be processed (timed out after 2 s)"}
+    assert service.store.count_document(_row(service, slow).doc_id) == 0
+    _assert_ready(service, good_pdf)
 
 
 # -- the command line ------------------------------------------------------------------------------

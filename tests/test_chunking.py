@@ -140,3 +140,79 @@ def test_chunker_rejects_bad_budgets(embedder):
         Chunker(embedder.count_tokens, chunk_tokens=0)
     with pytest.raises(ValueError, match="overlap_tokens"):
         Chunker(embedder.count_tokens, chunk_tokens=100, overlap_tokens=60)
+
+
+# -- tables and furniture ----------------------------------------------------------------------
+TABLE_HEADER = "| Action | Lead agency | Budget (EUR m) | Due |"
+
+
+def _docx_with_table(path, rows: int):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Annex B: Action plan", level=1)
+    document.add_paragraph("The actions below are funded from the national recovery budget.")
+    table = document.add_table(rows=rows + 1, cols=4)
+    for cell, text in zip(
+        table.rows[0].cells, ["Action", "Lead agency", "Budget (EUR m)", "Due"], strict=True
+    ):
+        cell.text = text
+    agencies = ["Digital Agency", "Ministry of Finance", "Statistics Office", "Tax Administration"]
+    for r in range(1, rows + 1):
+        values = [
+            f"Move service {r} to the shared cloud platform",
+            agencies[r % 4],
+            f"{r * 1.5:.1f}",
+            f"Q{r % 4 + 1} {2026 + r % 3}",
+        ]
+        for cell, text in zip(table.rows[r].cells, values, strict=True):
+            cell.text = text
+    document.save(str(path))
+    return path
+
+
+def test_table_rows_stay_whole_and_carry_their_column_headers(chunker, embedder, tmp_path):
+    from ingest.loaders import Limits, load_file
+
+    doc = load_file(_docx_with_table(tmp_path / "plan.docx", rows=40), Limits())
+    page = doc.pages[0]
+    chunks = chunker.split(doc.pages)
+    rows = [line for line in page.split("\n") if line.startswith("| Move service")]
+    assert len(rows) == 40 and TABLE_HEADER in page
+    assert len(chunks) >= 4  # the table spans several chunks
+    for row in rows:
+        assert any(row in c.text for c in chunks), row  # never cut between two chunks
+    later = [c for c in chunks if c.text.startswith("| Move service")]
+    assert later, [c.text[:40] for c in chunks]
+    for chunk in later:
+        assert chunk.table_header == TABLE_HEADER
+        assert chunk.embed_text == f"{chunk.section}\n{TABLE_HEADER}\n{chunk.text}"
+        assert page[chunk.start : chunk.end] == chunk.text  # the quote itself stays verbatim
+    first = next(c for c in chunks if TABLE_HEADER in c.text)
+    assert first.table_header == ""  # the header row is in the chunk already
+    sizes = embedder.count_tokens([c.embed_text for c in chunks])
+    assert max(sizes) + 2 <= embedder.max_tokens
+
+
+def test_markdown_table_header_skips_the_rule_row(embedder):
+    small = Chunker(embedder.count_tokens, chunk_tokens=60, overlap_tokens=0)
+    rows = "\n".join(
+        f"| {2020 + n} | {10 + n}.5 | roads and bridges in region {n} |" for n in range(12)
+    )
+    text = "## Budget\n| Year | EUR m | Purpose |\n|---|---:|---|\n" + rows
+    chunks = small.split([text])
+    assert len(chunks) > 2
+    assert chunks[0].table_header == "" and chunks[0].text.startswith("| Year |")
+    assert all(c.table_header == "| Year | EUR m | Purpose |" for c in chunks[1:])
+
+
+def test_skipped_spans_never_reach_a_chunk(chunker):
+    page = "OFFICIAL\n1 Scope\nThe plan covers roads. It also covers bridges.\nPage 2 of 9\nMore on bridges follows."
+    skip = [[(0, 8), (page.index("Page 2"), page.index("Page 2") + 11)]]
+    chunks = chunker.split([page], skip)
+    assert [c.text for c in chunks] == [
+        "The plan covers roads. It also covers bridges.",
+        "More on bridges follows.",
+    ]
+    assert all(c.section == "1 Scope" for c in chunks)
+    assert all(page[c.start : c.end] == c.text for c in chunks)

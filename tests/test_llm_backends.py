@@ -41,12 +41,12 @@ class ScriptedChatModel:
             raise self.fail
         return self.replies.pop(0) if self.replies else "The documents do not answer this."
 
-    def stream(self, messages):
+    def stream(self, messages, config=None, **kwargs):
         reply = self._next(messages)
         for word in reply.split(" "):
             yield word + " "
 
-    def invoke(self, messages):
+    def invoke(self, messages, config=None, **kwargs):
         return self._next(messages)
 
 
@@ -86,7 +86,9 @@ def test_prompt_numbers_sources_delimits_them_and_keeps_braces_literal(small_sto
 
 
 def test_unsupported_citations_are_removed_and_flagged(small_store, embedder):
-    model = ScriptedChatModel('It costs "999 million ASD" [1]. Pilots come first [1][9].')
+    model = ScriptedChatModel(
+        'It costs "999 million ASD" [1]. The total budget is 412.8 million ASD [1][9].'
+    )
     answer = _service(small_store, embedder, model, answer_backend="openai").ask(
         "What does the programme cost?"
     )
@@ -94,6 +96,20 @@ def test_unsupported_citations_are_removed_and_flagged(small_store, embedder):
     assert answer.text.count("[1]") == 1
     assert len(answer.flagged_citations) == 2
     assert any("removed" in n for n in answer.notices)
+
+
+def test_cited_claim_its_passage_does_not_hold_is_removed(small_store, embedder):
+    model = ScriptedChatModel(
+        "The budget is 99 billion euros [1]. The total budget is 412.8 million ASD over three years [1]."
+    )
+    answer = _service(small_store, embedder, model, answer_backend="openai").ask(
+        "What does the programme cost?"
+    )
+    assert answer.backend == "openai", (answer.notices, answer.flagged_citations)
+    assert (
+        "99 billion" not in answer.text and "412.8 million ASD over three years [1]" in answer.text
+    )
+    assert any("unsupported claim" in f and "99 billion" in f for f in answer.flagged_citations)
 
 
 def test_failing_backend_falls_back_to_extractive_with_a_notice(small_store, embedder):

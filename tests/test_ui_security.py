@@ -194,7 +194,7 @@ def test_the_raw_api_path_accepts_a_real_upload(live_ui, ui_service, tmp_path): 
     pdf = write_pdf(tmp_path / "raw.pdf", ["1 Scope\nThe narwhal portal serves 12 municipalities."])
     served = json.loads(_upload(live_ui, "raw.pdf", pdf.read_bytes())[1])[0]
     event, payload = _call(
-        live_ui, "ingest", [{"path": served, "meta": {"_type": "gradio.FileData"}}, "auto"]
+        live_ui, "ingest", [{"path": served, "meta": {"_type": "gradio.FileData"}}, "auto", "ask"]
     )
     assert event == "complete", payload
     report = json.loads(payload)[0]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answer.backends import DeadlineChatModel
 from assistant.answer.citations import check
 from assistant.answer.conversation import condense_deterministic, render_history, trim_history
 from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.questions import part_query, split_question
 from assistant.answer.retrieval import Mode, Retriever
 from assistant.core.errors import BriefingError
-from assistant.core.guard import leaked
+from assistant.core.guard import fold, instruction_spans, leaked
 from assistant.core.models import (
     Answer,
     AnswerEvent,
@@ -30,6 +33,51 @@ from assistant.core.models import (
 from assistant.core.prompts import load_prompt
 from assistant.core.settings import Settings
 from assistant.core.text import normalise
+
+
+@dataclass
+class Part:
+    """One part of a question, retrieved on its own."""
+
+    query: str
+    passages: list[Passage] = field(default_factory=list)
+    label: str = ""  # the part as the user asked it (the query may add the subject it refers to)
+
+
+@dataclass
+class Plan:
+    """A question on its way to an answer: standalone text, parts, and when each step ended."""
+
+    question: str
+    standalone: str
+    parts: list[Part]
+    started: float = 0.0
+    condensed: float = field(default_factory=time.perf_counter)
+    retrieved: float = 0.0
+    deadline: float | None = None  # time.monotonic() by which an LLM answer must be complete
+
+    def number(self) -> None:
+        """Number every distinct passage 1..n across the parts, in the order they were found."""
+        numbers: dict[str, int] = {}
+        for part in self.parts:
+            part.passages = [
+                p.model_copy(update={"n": numbers.setdefault(p.chunk_id, len(numbers) + 1)})
+                for p in part.passages
+            ]
+
+    def passages(self) -> list[Passage]:
+        """Every part's passages once each, in their numbered order."""
+        seen: dict[str, Passage] = {}
+        for part in self.parts:
+            for p in part.passages:
+                seen.setdefault(p.chunk_id, p)
+        return sorted(seen.values(), key=lambda p: p.n)
+
+
+def split_parts(question: str) -> list[Part]:
+    """The parts of a question to retrieve separately ("X, and Y?", "compare A with B on Z")."""
+    labels = split_question(question)
+    return [Part(query=part_query(label, labels[0]), label=label) for label in labels]
 
 
 class QuestionError(BriefingError):
@@ -63,6 +111,7 @@ class ChatEngine:
         self.settings = settings
         self.retriever = retriever
         self.extractive = extractive
+        self.extractive.page_text = retriever.manifest.page_text  # to find running headers
         self.chat_model = chat_model
         self.backend = settings.answer_backend if chat_model is not None else "extractive"
 
@@ -77,7 +126,9 @@ class ChatEngine:
             raise QuestionError("ask a question: the text is empty")
         return text
 
-    def condense(self, question: str, history: Sequence[Message]) -> str:
+    def condense(
+        self, question: str, history: Sequence[Message], deadline: float | None = None
+    ) -> str:
         if not history:
             return question
         if self.chat_model is not None:
@@ -86,12 +137,31 @@ class ChatEngine:
                 messages = spec.to_template().format_messages(
                     history=render_history(history), question=question
                 )
-                rewritten = str(self._invoke(messages)).strip().splitlines()
+                rewritten = str(self._invoke(messages, deadline)).strip().splitlines()
                 if rewritten and 3 <= len(rewritten[0]) <= 400:
                     return rewritten[0]
             except Exception:  # a failing model must not stop the question
                 pass
         return condense_deterministic(question, history)
+
+    def prepare(self, question: str, history: Sequence[Message] = ()) -> Plan:
+        """Check the question, make a follow-up standalone, and cut it into parts to retrieve."""
+        started = time.perf_counter()
+        # one budget for the whole answer: condensing, retries and a trickling stream included
+        deadline = time.monotonic() + self.settings.llm_timeout_s
+        question = self.clean_question(question)
+        history = trim_history(history, self.settings.history_tokens)
+        standalone = self.condense(question, history, deadline)
+        parts = split_parts(standalone)
+        return Plan(question, standalone, parts, started=started, deadline=deadline)
+
+    def retrieve(self, plan: Plan, filters: Filters | None = None, mode: Mode = "hybrid") -> Plan:
+        """Fill each part's passages (without the chain's callbacks; see ``AnswerChain``)."""
+        for part in plan.parts:
+            part.passages = self.retriever.retrieve(part.query, filters, mode=mode)
+        plan.number()
+        plan.retrieved = time.perf_counter()
+        return plan
 
     def ask(
         self,
@@ -100,6 +170,7 @@ class ChatEngine:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
     ) -> Answer:
+        """The checked answer to one question (the chain's ``invoke``)."""
         answer = None
         for event in self.stream(question, history, filters, mode):
             if isinstance(event, AnswerEvent):
@@ -115,25 +186,31 @@ class ChatEngine:
         mode: Mode = "hybrid",
     ) -> Iterator[Event]:
         """Yield ``TokenEvent``s while the answer is written, then one ``AnswerEvent``."""
-        started = time.perf_counter()
-        question = self.clean_question(question)
-        history = trim_history(history, self.settings.history_tokens)
-        standalone = self.condense(question, history)
-        condensed_at = time.perf_counter()
-        passages = self.retriever.retrieve(standalone, filters, mode=mode)
-        retrieved_at = time.perf_counter()
+        plan = self.retrieve(self.prepare(question, history), filters, mode)
+        yield from self.write(plan)
+
+    def write(self, plan: Plan, config: Any = None) -> Iterator[Event]:
+        """Write the answer from the retrieved parts: the LLM if configured, else extractive."""
+        question, standalone = plan.question, plan.standalone
+        passages = plan.passages()
+        retrieved_at = plan.retrieved or time.perf_counter()
         index = self.retriever.lexical_index()
         notices: list[str] = []
+        flagged: list[str] = []
         answer: Answer | None = None
         if self.chat_model is not None and passages:
             tokens: list[str] = []
             try:
-                for piece in self._stream_llm(standalone, passages):
+                pieces = self._stream_llm(_llm_question(plan), passages, config, plan.deadline)
+                for piece in pieces:
                     tokens.append(piece)
                     yield TokenEvent(text=piece)
                 raw = "".join(tokens)
                 bad = leaked(raw, [p.text for p in passages], question)
-                if bad:
+                unsafe = _unsafe_output(raw, passages)
+                if unsafe:
+                    notices.append(f"{unsafe}; showing the extractive answer instead.")
+                elif bad:
                     notices.append(
                         "The model repeated an instruction found inside a document; showing the "
                         "extractive answer instead."
@@ -141,10 +218,17 @@ class ChatEngine:
                 else:
                     answer = self._llm_answer(question, standalone, raw, passages)
                     if answer.answered is False and not _declines(raw):
-                        notices.append(
-                            f"The {self.backend} model's answer cited no source, so it is not "
-                            f"shown; showing the extractive answer."
+                        removed = len(answer.flagged_citations)
+                        why = (
+                            f"kept no supported citation ({removed} removed)"
+                            if removed
+                            else ("cited no source")
                         )
+                        notices.append(
+                            f"The {self.backend} model's answer {why}, so it is not shown; "
+                            "showing the extractive answer."
+                        )
+                        flagged = answer.flagged_citations
                         answer = None
             except Exception as exc:  # timeouts, refused connections, server errors
                 notices.append(
@@ -152,58 +236,77 @@ class ChatEngine:
                     f"extractive answer instead."
                 )
         if answer is None:
-            text, answered, quotes = self.extractive.answer(standalone, passages, index)
-            citations = [_citation(p, quote) for p, quote in quotes]
-            answer = Answer(
-                question=question,
-                standalone_question=standalone,
-                text=text,
-                answered=answered,
-                citations=_unique(citations),
-                passages=passages,
-                backend="extractive",
-            )
+            answer = self._extractive(plan, passages, index)
+            answer.flagged_citations = flagged
             if self.chat_model is None:
-                yield TokenEvent(text=text)
+                yield TokenEvent(text=answer.text)
         answer.notices = notices + answer.notices
         done = time.perf_counter()
         answer.timings = {
-            "condense_ms": (condensed_at - started) * 1000,
-            "retrieval_ms": (retrieved_at - condensed_at) * 1000,
+            "condense_ms": (plan.condensed - plan.started) * 1000,
+            "retrieval_ms": (retrieved_at - plan.condensed) * 1000,
             "answer_ms": (done - retrieved_at) * 1000,
-            "total_ms": (done - started) * 1000,
+            "total_ms": (done - plan.started) * 1000,
         }
         yield AnswerEvent(answer=answer)
 
+    def _extractive(self, plan: Plan, passages: list[Passage], index: Any) -> Answer:
+        words = self.settings.answer_words
+        if len(plan.parts) > 1:
+            parts = [(p.label or p.query, p.query, p.passages) for p in plan.parts]
+            brief = self.extractive.brief_parts(parts, index, words)
+        else:
+            brief = self.extractive.brief(plan.standalone, passages, index, words)
+        text, answered, quotes = brief.text, brief.answered, brief.quotes
+        return Answer(
+            question=plan.question,
+            standalone_question=plan.standalone,
+            text=text,
+            answered=answered,
+            citations=_unique([_citation(p, quote) for p, quote in quotes]),
+            passages=passages,
+            backend="extractive",
+        )
+
     # -- the LLM path ----------------------------------------------------------------------
-    def _stream_llm(self, question: str, passages: list[Passage]) -> Iterator[str]:
+    def _stream_llm(
+        self,
+        question: str,
+        passages: list[Passage],
+        config: Any = None,
+        deadline: float | None = None,
+    ) -> Iterator[str]:
         spec = load_prompt("answer")
         budget = max(self.settings.llm_context_tokens - self.settings.llm_max_tokens - 400, 256) * 3
         messages = spec.to_template().format_messages(
             sources=format_sources(passages, budget), question=question
         )
         assert self.chat_model is not None
-        deadline = time.monotonic() + self.settings.llm_timeout_s
-        for chunk in self.chat_model.stream(messages):
+        deadline = deadline or time.monotonic() + self.settings.llm_timeout_s
+        extra = {"deadline": deadline} if isinstance(self.chat_model, DeadlineChatModel) else {}
+        for chunk in self.chat_model.stream(messages, config, **extra):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no complete answer within {self.settings.llm_timeout_s:g} s")
             text = getattr(chunk, "content", chunk)
             if text:
                 yield str(text)
 
-    def _invoke(self, messages: list[Any]) -> str:
+    def _invoke(self, messages: list[Any], deadline: float | None = None) -> str:
         assert self.chat_model is not None
-        result = self.chat_model.invoke(messages)
+        extra = {"deadline": deadline} if isinstance(self.chat_model, DeadlineChatModel) else {}
+        result = self.chat_model.invoke(messages, **extra)
         return str(getattr(result, "content", result))
 
     def _llm_answer(
         self, question: str, standalone: str, raw: str, passages: list[Passage]
     ) -> Answer:
-        checked = check(raw, passages)
+        checked = check(raw, passages, claims=True)
         answered = bool(checked.citations) and not _declines(raw)
         notices = []
         if checked.flagged:
-            notices.append(f"{len(checked.flagged)} unsupported citation(s) were removed.")
+            notices.append(
+                f"{len(checked.flagged)} unsupported citation(s) or claim(s) were removed."
+            )
         return Answer(
             question=question,
             standalone_question=standalone,
@@ -215,6 +318,31 @@ class ChatEngine:
             notices=notices,
             flagged_citations=checked.flagged,
         )
+
+
+def _unsafe_output(raw: str, passages: list[Passage]) -> str:
+    """Why a model's answer must not be shown (it repeats the system prompt or an instruction)."""
+    said = fold(raw).lower()
+    system = fold(load_prompt("answer").system).lower()
+    words = system.split()
+    if any(" ".join(words[i : i + 12]) in said for i in range(0, max(len(words) - 11, 0), 4)):
+        return "The model repeated its instructions"
+    for p in passages:
+        for start, end in instruction_spans(p.text):
+            planted = fold(p.text[start:end]).lower().split()
+            if any(
+                " ".join(planted[i : i + 8]) in said for i in range(0, max(len(planted) - 7, 0))
+            ):
+                return "The model repeated an instruction found inside a document"
+    return ""
+
+
+def _llm_question(plan: Plan) -> str:
+    """The question for the model; a multi-part question lists its parts to answer in turn."""
+    if len(plan.parts) < 2:
+        return plan.standalone
+    listed = "\n".join(f"{i}. {part.label or part.query}" for i, part in enumerate(plan.parts, 1))
+    return f"{plan.standalone}\n\nAnswer each part under its own heading:\n{listed}"
 
 
 def _declines(text: str) -> bool:

@@ -14,6 +14,9 @@ from assistant.core.text import sentence_spans, tokenize
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _QUOTE = re.compile(r"[\"“]([^\"”]{12,400})[\"”]")
 _WS = re.compile(r"\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: Share of a cited sentence's content words that its passages must hold for it to stand.
+SUPPORT_MIN_SHARE = 0.5
 
 
 def squash(text: str) -> str:
@@ -41,8 +44,27 @@ def best_sentence(passage: Passage, claim: str) -> str:
     return best
 
 
-def check(text: str, passages: list[Passage]) -> CheckedAnswer:
-    """Remove citations that name no passage or whose quoted words are not in it."""
+def supported(sentence: str, passages: list[Passage]) -> bool:
+    """Whether the passages a sentence cites hold its figures and most of its content words."""
+    claim = _MARKER.sub(" ", sentence)
+    source = squash(" ".join(p.text for p in passages))
+    digits = {_NUMBER.sub(lambda m: m.group(0).replace(",", ""), n) for n in _NUMBER.findall(claim)}
+    plain = source.replace(",", "")
+    if any(d not in plain for d in digits):
+        return False
+    words = {t for t in tokenize(claim) if not t.isdigit() and len(t) > 2}
+    if not words:
+        return True
+    found = set(tokenize(source))
+    return len(words & found) / len(words) >= SUPPORT_MIN_SHARE
+
+
+def check(text: str, passages: list[Passage], *, claims: bool = False) -> CheckedAnswer:
+    """Remove citations that name no passage or whose quoted words are not in it.
+
+    With ``claims`` (the LLM path), a sentence whose cited passages do not hold its figures and
+    most of its words is removed too, and reported.
+    """
     by_n = {p.n: p for p in passages}
     flagged: list[str] = []
     cited: dict[int, str] = {}
@@ -73,7 +95,15 @@ def check(text: str, passages: list[Passage]) -> CheckedAnswer:
                 )
             return "".join(f"[{n}]" for n in good)
 
-        pieces.append(_MARKER.sub(keep, sentence))
+        before = set(cited)
+        checked = _MARKER.sub(keep, sentence)
+        numbers = [int(x) for m in _MARKER.findall(checked) for x in m.split(",")]
+        if claims and numbers and not supported(sentence, [by_n[n] for n in numbers]):
+            flagged.append(f'unsupported claim removed: "{_MARKER.sub("", sentence).strip()[:80]}"')
+            for n in set(cited) - before:
+                del cited[n]
+            continue
+        pieces.append(checked)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", " ".join(pieces)).strip()
     citations = [
         Citation(

@@ -1,141 +1,71 @@
-"""The default answerer, no model needed: the retrieved sentences that best answer the question.
+"""The default answerer, no model needed: a short briefing quoted from the retrieved passages.
 
-Each candidate sentence is scored by meaning (cosine similarity with the question, MiniLM) and by
-the share of the question's rarer words it contains (BM25 idf weights); the best few, de-duplicated
-and in document order, form the answer, each followed by its citation. When even the best
-sentence is weak, the answer says so plainly and lists the closest passages instead.
+Passages are cut into whole units (sentences, list items with their lead-in, table rows; page
+furniture and bare headings left out, see :mod:`assistant.answer.units`). Each unit is scored by
+the share of the question's key terms it carries (BM25 idf weights; a term elsewhere in its
+paragraph counts half) and by its passage's rank and meaning. Whether the documents answer at
+all is decided from several signals (see :class:`Evidence`), not from one similarity threshold.
+A multi-part question ("X, and Y?", "How does A compare with B on Z?") arrives already split and
+retrieved part by part; each part is briefed under its own heading, and a part without evidence
+is declined alone.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.answer.briefing import Piece, Scored, compose, render
+from assistant.answer.evidence import Evidence, check_kind, mentions, rank_units
+from assistant.answer.junk import FurnitureIndex, unit_junk_reason
 from assistant.answer.lexical import LexicalIndex
+from assistant.answer.questions import (
+    NAMES_SOMEONE,
+    asks_who,
+    entities,
+    key_terms,
+)
+from assistant.answer.units import Unit, split_units
 from assistant.core.embeddings import Embedder
 from assistant.core.guard import is_instruction
 from assistant.core.models import Passage
-from assistant.core.text import sentence_spans, tokenize
+from assistant.core.text import tokenize
 
 NOT_ANSWERED = "The documents do not appear to answer this; the closest passages are:"
-_HEADINGISH = re.compile(r"^(?:#+\s|\d+(?:\.\d+)*\s+\S+(?:\s+\S+){0,6}$|page \d+$)", re.IGNORECASE)
+PART_NOT_ANSWERED = "The documents do not appear to answer this part."
+DEFAULT_MIN_EVIDENCE = 0.2
+WHO_BONUS = 0.1  # added to a unit naming a lead body when the question asks who
+OFF_SUBJECT = 0.6  # weight of a passage that names none of the question's names or codes
+MEANING_WORDS = 40  # words of a passage embedded to check its meaning (short inputs stay fast)
+DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
+MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
+PART_WORDS = 50  # at least this many words for each part of a multi-part answer
+_VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
 
-
-# What kind of answer a question wants, and what a sentence must contain to give it.
-_WANTS = [
-    (
-        "money",
-        re.compile(
-            r"\bhow much\b|\b(?:budget|cost|funding|spend|spent|allocat\w*|price)\b.*\?$|\bhow "
-            r"expensive\b",
-            re.I,
-        ),
-        re.compile(
-            r"\d[\d.,]*\s*(?:%|per ?cent|million|billion|bn|m\b|thousand|[A-Z]{3}\b)|[$€£]\s?\d",
-            re.I,
-        ),
-    ),
-    (
-        "share",
-        re.compile(
-            r"\b(?:what|which)\s+(?:percentage|share|proportion|fraction|rate)\b|\bwhat per ?cent",
-            re.I,
-        ),
-        re.compile(
-            r"\d\s*(?:%|per ?cent)|\b\d+ (?:in|of|out of) \d+\b|\bhalf\b|\bthird\b|\bquarter\b",
-            re.I,
-        ),
-    ),
-    (
-        "count",
-        re.compile(r"\bhow many\b", re.I),
-        re.compile(
-            r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen)\b",
-            re.I,
-        ),
-    ),
-    (
-        "date",
-        re.compile(
-            r"^\s*when\b|\bwhat (?:date|year|month)\b|\bby when\b|\bwhich (?:date|year)\b|\bon "
-            r"what date\b",
-            re.I,
-        ),
-        re.compile(
-            r"\b(?:19|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\bq[1-4]\b",
-            re.I,
-        ),
-    ),
-]
-
-
-_ASKS_WHO = re.compile(
-    r"^\s*who\b|\bwhich "
-    r"(?:body|agency|institution|ministry|organi[sz]ation|office|unit|committee|department|minister)\b"
-    r"|\bwho (?:is|are|will)\b",
-    re.I,
-)
-_NAMES_SOMEONE = re.compile(
-    r"\b(?:lead body|led by|responsible|chair(?:ed|s)?|owner|headed by|run by|operated "
-    r"by)\b|(?:\b[A-Z][a-z]+\s+){2,}",
-    re.UNICODE,
-)
-WHO_BONUS = 0.08
-
-
-def answer_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
-    """The kind of fact a question asks for (money, share, count, date), if it is that specific."""
-    for kind, asks, gives in _WANTS:
-        if asks.search(question):
-            return kind, gives
-    return None
+Quotes = list[tuple[Passage, str]]
 
 
 @dataclass
-class Scored:
-    passage: Passage
-    start: int
-    end: int
+class Briefing:
+    """An extractive answer: text with [n] markers, whether it answers, and the quotes cited."""
+
     text: str
-    score: float
-    dense: float
-    lexical: float
-
-
-def _candidates(passages: list[Passage]) -> list[tuple[Passage, int, int, str]]:
-    out = []
-    for passage in passages:
-        for start, end in sentence_spans(passage.text):
-            sentence = passage.text[start:end].strip()
-            words = sentence.split()
-            if len(words) < 4 or _HEADINGISH.match(sentence) or is_instruction(sentence):
-                continue
-            out.append((passage, start, end, sentence))
-    return out
-
-
-def _overlap(
-    query_tokens: list[str], sentence: str, index: LexicalIndex, context: str = ""
-) -> float:
-    """Share of the question's idf weight in the sentence or its document's title and section."""
-    if not query_tokens:
-        return 0.0
-    weights = {t: index.idf(t) for t in set(query_tokens)}
-    present = set(tokenize(sentence)) | set(tokenize(context))
-    total = sum(weights.values()) or 1.0
-    return sum(w for t, w in weights.items() if t in present) / total
+    answered: bool
+    quotes: Quotes
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 class ExtractiveAnswerer:
-    """Composes an answer from retrieved sentences.
+    """Composes briefings from retrieved passages.
 
     Args:
-        embedder: scores sentences by meaning.
-        min_score: below this best-sentence score the documents "do not appear to answer".
-        max_sentences: sentences in an answer.
-        lexical_weight: share of the score from word overlap (the rest is cosine similarity).
+        embedder: checks the meaning of passages found by BM25 alone (and of units, optionally).
+        min_score: evidence log-odds below which the documents "do not appear to answer".
+        max_sentences: key points after the opening statement.
+        answer_words: about how many words of quoted text an answer has.
+        dense_units: best units per question re-scored by meaning (0: off; it costs ~20 ms each).
     """
 
     name = "extractive"
@@ -143,94 +73,213 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: Embedder,
-        min_score: float = 0.45,
-        max_sentences: int = 3,
-        lexical_weight: float = 0.35,
+        min_score: float = DEFAULT_MIN_EVIDENCE,
+        max_sentences: int = 4,
+        answer_words: int = 120,
+        dense_units: int = 0,
     ) -> None:
-        if not 0 <= lexical_weight <= 1:
-            raise ValueError(f"lexical_weight must be in [0, 1], got {lexical_weight}")
+        if answer_words < 20:
+            raise ValueError(f"answer_words must be at least 20, got {answer_words}")
+        if max_sentences < 1:
+            raise ValueError(f"max_sentences must be at least 1, got {max_sentences}")
         self.embedder = embedder
-        self._vectors: dict[
-            str, np.ndarray
-        ] = {}  # sentence -> vector; passages recur across questions
         self.min_score = min_score
-        self.max_sentences = max_sentences
-        self.lexical_weight = lexical_weight
+        self.max_points = max_sentences
+        self.answer_words = answer_words
+        self.dense_units = dense_units
+        self._vectors: dict[str, np.ndarray] = {}
+        #: ``page_text(doc_id, page)`` of the manifest: pages to find running headers on
+        self.page_text: Callable[[str, int], str | None] | None = None
+        self._furniture: dict[str, FurnitureIndex] = {}  # doc_id -> its running headers
 
-    def score(self, question: str, passages: list[Passage], index: LexicalIndex) -> list[Scored]:
-        candidates = _candidates(passages)
-        if not candidates:
-            return []
-        dense = self._similarities(question, [c[3] for c in candidates])
-        query_tokens = tokenize(question)
-        asks_who = bool(_ASKS_WHO.search(question))
-        scored = []
-        for (passage, start, end, sentence), cos in zip(candidates, dense, strict=True):
-            lex = _overlap(query_tokens, sentence, index, f"{passage.title} {passage.section}")
-            total = (1 - self.lexical_weight) * float(cos) + self.lexical_weight * lex
-            if asks_who and _NAMES_SOMEONE.search(sentence):
-                total += WHO_BONUS  # "which body…?" is answered by a sentence that names one
-            scored.append(Scored(passage, start, end, sentence, total, float(cos), lex))
-        scored.sort(key=lambda s: -s.score)
-        return scored
+    # -- reading passages ------------------------------------------------------------------
+    def furniture(self, index: LexicalIndex, doc_id: str) -> FurnitureIndex:
+        """Running headers and footers of one document, read from its pages once (cached)."""
+        if doc_id not in self._furniture:
+            if len(self._furniture) > 1000:
+                self._furniture.clear()
+            self._furniture[doc_id] = FurnitureIndex(self._pages(doc_id, index))
+        return self._furniture[doc_id]
 
-    def _similarities(self, question: str, sentences: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self._vectors))
-        vectors = self.embedder.embed([question] + missing)
-        if len(self._vectors) > 50_000:
-            self._vectors.clear()
-        self._vectors.update(zip(missing, vectors[1:], strict=True))
-        return np.stack([self._vectors[s] for s in sentences]) @ vectors[0]
-
-    def answer(
-        self, question: str, passages: list[Passage], index: LexicalIndex
-    ) -> tuple[str, bool, list[tuple[Passage, str]]]:
-        """Return (text with [n] markers, answered, [(passage, quoted sentence)])."""
-        scored = self.score(question, passages, index)
-        wanted = answer_kind(question)
-        if wanted:  # a question for a figure or a date is answered only by a sentence that has one
-            scored = [s for s in scored if wanted[1].search(s.text)]
-        if not scored or scored[0].score < self.min_score:
-            return self._closest(passages)
-        chosen: list[Scored] = []
-        for item in scored:
-            if len(chosen) == self.max_sentences or item.score < max(
-                self.min_score, scored[0].score - 0.15
-            ):
+    def _pages(self, doc_id: str, index: LexicalIndex) -> list[tuple[str, int, int, str]]:
+        if self.page_text is None:  # an in-memory index that holds its chunks
+            chunks = getattr(index, "chunks", [])
+            return [
+                (doc_id, int(c.metadata["page"]), int(c.metadata.get("start", 0)), c.text)
+                for c in chunks
+                if c.metadata.get("doc_id") == doc_id
+            ]
+        pages = []
+        for page in range(1, MAX_PAGES_READ + 1):
+            text = self.page_text(doc_id, page)
+            if text is None:
                 break
-            tokens = set(tokenize(item.text))
-            if any(_jaccard(tokens, set(tokenize(c.text))) > 0.6 for c in chosen):
-                continue
-            chosen.append(item)
-        chosen.sort(key=lambda s: (s.passage.n, s.start))
-        text = " ".join(f"{_one_line(s.text)} [{s.passage.n}]" for s in chosen)
-        return text, True, [(s.passage, s.text) for s in chosen]
+            pages.append((doc_id, page, 0, text))
+        return pages
+
+    def units(self, passage: Passage, index: LexicalIndex) -> list[Unit]:
+        """The passage's units; furniture, glossaries, captions and instructions marked junk."""
+        furniture = self.furniture(index, passage.doc_id)
+        found = split_units(
+            passage.n, passage.text, lambda line: furniture.is_furniture(passage.doc_id, line)
+        )
+        for unit in found:
+            unit.junk = (
+                len(unit.raw.split()) < 3
+                or bool(unit_junk_reason(unit.raw))
+                or is_instruction(unit.raw)
+            )
+        return found
 
     @staticmethod
-    def _closest(passages: list[Passage]) -> tuple[str, bool, list[tuple[Passage, str]]]:
+    def known(term: str, index: LexicalIndex) -> bool:
+        """Whether the corpus has the term in some form (interconnect: interconnecting)."""
+        ceiling = index.idf("\x00")
+        stems = {term, term[:-1], term[:-2], term[:-3]} if len(term) > 5 else {term}
+        return any(index.idf(s + v) < ceiling - 1e-9 for s in stems for v in _VARIANTS)
+
+    # -- scoring -------------------------------------------------------------------------------
+    def score(
+        self, question: str, passages: list[Passage], index: LexicalIndex
+    ) -> tuple[list[Scored], Evidence]:
+        """Units ranked best first, and the evidence that the passages answer the question."""
+        terms = key_terms(question)
+        weights = {t: index.idf(t) for t in terms}
+        total = sum(weights.values()) or 1.0
+        unknown = sum(not self.known(t, index) for t in terms)
+        evidence = Evidence(unknown_terms=unknown / max(len(terms), 1))
+        names = [e.lower() for e in entities(question) if not e[:1].isdigit()]
+        top_dense = max((p.score for p in passages), default=0.0) or 1.0
+        ranked: list[Scored] = []
+        seen: set[str] = set()
+        for rank, passage in enumerate(passages):
+            units = self.units(passage, index)
+            context = set(tokenize(f"{passage.title} {passage.section}"))
+            if rank < 3:
+                seen |= context | set(tokenize(passage.text))
+            where = f"{passage.title} {passage.section} {passage.text}".lower()
+            subject = OFF_SUBJECT if names and not any(mentions(n, where) for n in names) else 1.0
+            prior = 0.5 / (1.0 + 0.3 * rank) + 0.5 * passage.score / top_dense
+            ranked += rank_units(
+                units, passage, context, weights, total, subject * 0.25 * prior, subject * 0.75
+            )
+        evidence.coverage = sum(w for t, w in weights.items() if t in seen) / total
+        evidence.dense = self._meaning(question, passages)
+        if asks_who(question):  # "which body...?" is answered by a unit that names one
+            for scored in ranked:
+                if NAMES_SOMEONE.search(scored.unit.raw):
+                    scored.score += WHO_BONUS
+        ranked.sort(key=lambda s: -s.score)
+        if self.dense_units and ranked:
+            self._add_meaning(question, ranked)
+        if ranked:
+            evidence.best_lexical = ranked[0].lexical
+        check_kind(question, passages, ranked, evidence)
+        return ranked, evidence
+
+    def _meaning(self, question: str, passages: list[Passage]) -> float:
+        """The best question-passage cosine; the top passages BM25 alone found are embedded."""
+        best = max((p.score for p in passages), default=0.0)
+        unscored = [p for p in passages[:DENSE_CHECKED] if p.dense_rank is None]
+        if not unscored:
+            return best
+        texts = [" ".join(p.text.split()[:MEANING_WORDS]) for p in unscored]
+        vectors = self._embed([question, *texts])
+        return max(best, *(float(vectors[t] @ vectors[question]) for t in texts))
+
+    def _embed(self, texts: list[str]) -> dict[str, np.ndarray]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > 50_000:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return {t: self._vectors[t] for t in texts}
+
+    def _add_meaning(self, question: str, ranked: list[Scored]) -> None:
+        head = ranked[: self.dense_units]
+        texts = [" ".join(s.unit.raw.split()[:MEANING_WORDS]) for s in head]
+        vectors = self._embed([question, *texts])
+        for scored, text in zip(head, texts, strict=True):
+            scored.score = 0.6 * scored.score + 0.4 * float(vectors[text] @ vectors[question])
+        ranked[: len(head)] = sorted(head, key=lambda s: -s.score)
+
+    # -- answers -------------------------------------------------------------------------------
+    def answer(
+        self, question: str, passages: list[Passage], index: LexicalIndex
+    ) -> tuple[str, bool, Quotes]:
+        """Return (text with [n] markers, answered, [(passage, quoted text)]) for one question."""
+        result = self.brief(question, passages, index)
+        return result.text, result.answered, result.quotes
+
+    def brief(
+        self, question: str, passages: list[Passage], index: LexicalIndex, words: int | None = None
+    ) -> Briefing:
+        """A briefing of about ``words`` words (default ``answer_words``), or a plain decline."""
+        pieces, evidence = self._part(question, passages, index, words or self.answer_words)
+        if pieces is None:
+            text, quotes = self._closest(passages, index)
+            return Briefing(text, False, quotes, [evidence])
+        return Briefing(render(pieces, self._joiner(index)), True, _quotes(pieces), [evidence])
+
+    def brief_parts(
+        self,
+        parts: Sequence[tuple[str, str, list[Passage]]],
+        index: LexicalIndex,
+        words: int | None = None,
+    ) -> Briefing:
+        """A briefing per part ``(heading, query, passages)``, each under its own heading.
+
+        A part without evidence says so by itself; the answer answers when any part does.
+        """
+        budget = max(PART_WORDS, (words or self.answer_words) // max(len(parts), 1) + 20)
+        blocks, quotes, evidence = [], [], []
+        for i, (heading, query, passages) in enumerate(parts, 1):
+            pieces, found = self._part(query, passages, index, budget)
+            evidence.append(found)
+            body = render(pieces, self._joiner(index)) if pieces else PART_NOT_ANSWERED
+            blocks.append(f"**{i}. {heading}**\n{body}")
+            quotes += _quotes(pieces or [])
+        return Briefing("\n\n".join(blocks), bool(quotes), quotes, evidence)
+
+    def _part(
+        self, question: str, passages: list[Passage], index: LexicalIndex, budget: int
+    ) -> tuple[list[Piece] | None, Evidence]:
+        ranked, evidence = self.score(question, passages, index)
+        if not ranked or not evidence.answers(self.min_score):
+            return None, evidence
+        return compose(ranked, budget, floor=0.2, max_pieces=self.max_points + 1) or None, evidence
+
+    @staticmethod
+    def _joiner(index: LexicalIndex) -> Callable[[str], bool]:
+        ceiling = index.idf("\x00")
+        return lambda word: bool(tokenize(word)) and index.idf(tokenize(word)[0]) < ceiling - 1e-9
+
+    def _closest(self, passages: list[Passage], index: LexicalIndex) -> tuple[str, Quotes]:
         if not passages:
-            return (
-                "The documents do not appear to answer this, and no passage came close.",
-                False,
-                [],
-            )
-        lines = [NOT_ANSWERED]
-        quotes = []
+            return "The documents do not appear to answer this, and no passage came close.", []
+        lines, quotes = [NOT_ANSWERED], []
         for passage in passages[:3]:
-            where = f"{passage.title}, page {passage.page}" + (
-                f", {passage.section}" if passage.section else ""
+            where = f"{passage.title}, page {passage.page}"
+            lines.append(
+                f"- {where}"
+                + (f", {passage.section}" if passage.section else "")
+                + f" [{passage.n}]"
             )
-            lines.append(f"- {where} [{passage.n}]")
-            spans = sentence_spans(passage.text)
-            quotes.append(
-                (passage, passage.text[spans[0][0] : spans[0][1]] if spans else passage.text)
-            )
-        return "\n".join(lines), False, quotes
+            units = [u for u in self.units(passage, index) if not u.junk]
+            quotes.append((passage, units[0].raw if units else passage.text))
+        return "\n".join(lines), quotes
 
 
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+def _quotes(pieces: list[Piece]) -> Quotes:
+    """One verbatim quote per piece: the whole piece as the page has it, else its longest unit."""
+    return [(p.passage, _quote(p)) for p in pieces]
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(len(a | b), 1)
+def _quote(piece: Piece, limit: int = 700) -> str:
+    text = piece.passage.text
+    first, last = piece.units[0].raw, piece.units[-1].raw
+    start = text.find(first)
+    end = text.find(last, max(start, 0)) + len(last) if start >= 0 else -1
+    if start >= 0 and end > start and end - start <= limit:
+        return text[start:end]
+    return max(piece.units, key=lambda u: u.words).raw

@@ -1,7 +1,9 @@
 """Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank fusion.
 
 Only documents the manifest marks ``ready`` are searched, so a half-written document is never
-cited. The BM25 index is rebuilt whenever the manifest changes (after an ingest or a removal).
+cited. The BM25 index lives on disk (``lexical_store``): before a question it catches up with
+the manifest's ready documents (indexing only the new ones, masking the gone ones), and texts
+are read for the hits only, by id.
 One page may fill at most ``max_per_page`` slots, and a passage that stops mid-thought is
 extended with the next chunk of the same page and section.
 """
@@ -9,15 +11,17 @@ extended with the next chunk of the same page and section.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
-from assistant.answer.lexical import LexicalIndex
+from assistant.answer.lexical import LexicalView, tokenize
+from assistant.answer.lexical_segment import IndexedChunk
+from assistant.answer.lexical_store import LexicalStore, ProgressFn, SyncReport
 from assistant.core.embeddings import Embedder
 from assistant.core.errors import ConfigError
 from assistant.core.manifest import Manifest
@@ -49,23 +53,46 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.manifest = manifest
-        self._index: LexicalIndex | None = None
-        self._generation: tuple[int, float] | None = None
+        self.lexical = LexicalStore(settings.data_dir / "lexical", self._fetch)
         self._lock = threading.Lock()
         self._reranker: Any = None
         self.timings: dict[str, float] = {}
 
-    # -- the lexical index follows the store -------------------------------------------------
-    def lexical_index(self) -> LexicalIndex:
-        generation = self.manifest.generation()
+    # -- the lexical index follows the manifest ---------------------------------------------
+    def _fetch(self, doc_ids: list[str]) -> Iterator[IndexedChunk]:
+        for c in self.store.chunks_of(doc_ids):
+            meta = c.metadata
+            tokens = tokenize(f"{meta.get('section', '')}\n{c.text}")
+            yield IndexedChunk(c.id, meta["doc_id"], int(meta["chunk_index"]), tokens)
+
+    def lexical_index(self, ready: set[str] | None = None) -> LexicalView:
+        """The lexical index, first caught up with the manifest's ready documents if need be.
+
+        A data directory from before the on-disk index builds it here once, with a progress
+        bar on stderr.
+        """
+        ready = self.manifest.ready_ids() if ready is None else ready
+        view = self.lexical.view
+        if view.live.keys() != ready:
+            with self._lock:
+                view = self.lexical.view
+                missing = len(ready - view.live.keys())
+                if view.live.keys() != ready:
+                    first = not self.lexical.exists()  # a data dir from before the index
+                    bar = _bar(missing) if missing and (first or missing > 200) else None
+                    self.lexical.sync(ready, progress=bar)
+                view = self.lexical.view
+        return view
+
+    def lexical_status(self) -> dict[str, Any]:
+        """The lexical index's size and health against the manifest."""
+        rows = self.manifest.all("ready")
+        return self.lexical.status({r.doc_id for r in rows}, {r.doc_id: r.chunks for r in rows})
+
+    def rebuild_lexical(self, progress: ProgressFn | None = None) -> SyncReport:
+        """Build the lexical index again from the store (for ``briefing repair``)."""
         with self._lock:
-            if self._index is None or generation != self._generation:
-                ready = self.manifest.ready_ids()
-                self._index = LexicalIndex(
-                    c for c in self.store.iter_chunks() if c.metadata["doc_id"] in ready
-                )
-                self._generation = generation
-            return self._index
+            return self.lexical.rebuild(self.manifest.ready_ids(), progress)
 
     # -- search -----------------------------------------------------------------------------
     def retrieve(
@@ -78,8 +105,8 @@ class Retriever:
         filters = filters or Filters()
         k = k or self.settings.retrieval_k
         started = time.perf_counter()
-        index = self.lexical_index()
         ready = self.manifest.ready_ids()
+        index = self.lexical_index(ready)
         # The lexical index holds only ready documents; the store may also hold pending ones.
         unfiltered = filters.is_empty() and self.manifest.all_settled()
         candidates: dict[str, Candidate] = {}
@@ -91,12 +118,15 @@ class Retriever:
             ):
                 candidates[chunk.id] = Candidate(chunk, dense_rank=rank, dense_score=chunk.score)
         if mode in ("hybrid", "lexical"):
-            mask = None if filters.is_empty() else _mask(index, filters, ready)
-            for rank, (chunk, _score) in enumerate(
-                index.search(query, self.settings.lexical_k, mask)
-            ):
-                found = candidates.setdefault(chunk.id, Candidate(chunk))
-                found.lexical_rank = rank
+            docs = None if filters.is_empty() else self._allowed(filters, ready)
+            hits = index.search(query, self.settings.lexical_k, docs)
+            wanted = [h.chunk_id for h in hits if h.chunk_id not in candidates]
+            fetched = {c.id: c for c in self.store.get(wanted)} if wanted else {}
+            for rank, hit in enumerate(hits):
+                if hit.chunk_id in candidates:
+                    candidates[hit.chunk_id].lexical_rank = rank
+                elif hit.chunk_id in fetched:
+                    candidates[hit.chunk_id] = Candidate(fetched[hit.chunk_id], lexical_rank=rank)
         for cand in candidates.values():
             cand.fused = sum(
                 weight / (self.settings.rrf_k + rank + 1)
@@ -110,7 +140,8 @@ class Retriever:
         if self.settings.reranker_model and ordered:
             ordered = self._rerank(query, ordered)
         chosen = _diversify(ordered, k, self.settings.max_per_page)
-        passages = [self._passage(n, cand, index) for n, cand in enumerate(chosen, start=1)]
+        nexts = self._neighbours(chosen, index)
+        passages = [self._passage(n, cand, nexts) for n, cand in enumerate(chosen, start=1)]
         self.timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         return passages
 
@@ -136,22 +167,47 @@ class Retriever:
         head.sort(key=lambda c: -c.extra["rerank"])
         return head + ordered[len(head) :]
 
-    def _passage(self, n: int, cand: Candidate, index: LexicalIndex) -> Passage:
+    def _allowed(self, filters: Filters, ready: set[str]) -> set[str]:
+        """Ready doc_ids within the filters (types and years as the manifest records them)."""
+        docs = ready & set(filters.documents) if filters.documents else set(ready)
+        if filters.doc_types or filters.years:
+            types, years = set(filters.doc_types), set(filters.years)
+            docs &= {
+                r.doc_id
+                for r in self.manifest.all("ready")
+                if (not types or r.doc_type in types) and (not years or r.year in years)
+            }
+        return docs
+
+    def _neighbours(self, chosen: list[Candidate], index: LexicalView) -> dict[str, StoredChunk]:
+        """The next chunk of each passage that stops mid-thought (read by id), by chunk id."""
+        if not self.settings.expand_neighbours:
+            return {}
+        wanted: dict[str, str] = {}
+        for cand in chosen:
+            meta = cand.chunk.metadata
+            if not _ENDS_THOUGHT.search(cand.chunk.text):
+                nxt = index.neighbour(meta["doc_id"], int(meta["chunk_index"]) + 1)
+                if nxt is not None:
+                    wanted[cand.chunk.id] = nxt
+        found = {c.id: c for c in self.store.get(list(wanted.values()))} if wanted else {}
+        return {cid: found[nxt] for cid, nxt in wanted.items() if nxt in found}
+
+    def _passage(self, n: int, cand: Candidate, nexts: dict[str, StoredChunk]) -> Passage:
         meta = cand.chunk.metadata
         start, end, text = meta["start"], meta["end"], cand.chunk.text
-        if self.settings.expand_neighbours and not _ENDS_THOUGHT.search(text):
-            nxt = index.by_doc_index.get((meta["doc_id"], meta["chunk_index"] + 1))
-            if nxt is not None:
-                neighbour = index.chunks[nxt].metadata
-                if (
-                    neighbour["page"] == meta["page"]
-                    and neighbour["section"] == meta["section"]
-                    and neighbour["end"] > end
-                ):
-                    page_text = self.manifest.page_text(meta["doc_id"], meta["page"])
-                    if page_text is not None:
-                        end = neighbour["end"]
-                        text = page_text[start:end]
+        neighbour = nexts[cand.chunk.id].metadata if cand.chunk.id in nexts else None
+        if (
+            neighbour is not None
+            and neighbour["page"] == meta["page"]
+            and neighbour["section"] == meta["section"]
+            and neighbour["end"] > end
+        ):
+            page_text = self.manifest.page_text(meta["doc_id"], meta["page"])
+            # widen only over whitespace or overlap: furniture set aside at ingest may lie between
+            if page_text is not None and not page_text[end : neighbour["start"]].strip():
+                end = neighbour["end"]
+                text = page_text[start:end]
         return Passage(
             n=n,
             chunk_id=cand.chunk.id,
@@ -183,19 +239,6 @@ def _where(filters: Filters, ready: set[str]) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _mask(index: LexicalIndex, filters: Filters, ready: set[str]) -> np.ndarray:
-    docs = ready & set(filters.documents) if filters.documents else ready
-    types, years = set(filters.doc_types), set(filters.years)
-    return index.mask(
-        [
-            c.metadata["doc_id"] in docs
-            and (not types or c.metadata.get("doc_type") in types)
-            and (not years or c.metadata.get("year") in years)
-            for c in index.chunks
-        ]
-    )
-
-
 def _diversify(ordered: list[Candidate], k: int, per_page: int) -> list[Candidate]:
     chosen: list[Candidate] = []
     used: dict[tuple[str, int], int] = {}
@@ -208,3 +251,17 @@ def _diversify(ordered: list[Candidate], k: int, per_page: int) -> list[Candidat
         if len(chosen) == k:
             break
     return chosen
+
+
+def _bar(total: int) -> ProgressFn:
+    """A progress callback drawing a bar on stderr while the index is first built."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="lexical index", unit="doc", file=sys.stderr, leave=False)
+
+    def update(done: int, whole: int) -> None:
+        bar.update(done - bar.n)
+        if done >= whole:
+            bar.close()
+
+    return update

@@ -14,21 +14,25 @@ from pathlib import Path
 from typing import Protocol
 
 from assistant.cli.answers import cmd_ask, cmd_chat
-from assistant.cli.documents import cmd_ingest, cmd_remove, cmd_status
-from assistant.cli.reviews import cmd_critique
+from assistant.cli.documents import cmd_ingest, cmd_remove, cmd_repair, cmd_status
+from assistant.cli.reviews import add_review_arguments, cmd_critique, cmd_review
 from assistant.cli.serving import cmd_feedback, cmd_serve
 from assistant.core.errors import BriefingError
 from assistant.core.settings import Settings, load_settings
+from assistant.core.storage import translate
 
 PLUGIN_GROUP = "briefing.commands"
 
 EXAMPLES = """examples:
   briefing ingest corpus/documents          # load a folder (types from folder names)
   briefing ingest plan.pdf --type master_plan --json
-  briefing status
+  briefing status                           # documents, and the lexical index's health
+  briefing repair                           # rebuild the lexical index from the store
   briefing ask "What is the total budget of the plan?" --doc-type master_plan
   briefing chat
   briefing critique a09c029f --format docx -o review.docx
+  briefing review decide 20261201-3f2a9c1b F3 --reject --note "covered in annex B"
+  briefing critique NEW_PLAN --compare-to 20261201-3f2a9c1b --format md
   briefing eval --config all -o eval-report
   briefing serve --port 7860
   briefing remove 3f2a9c1b                  # by doc_id prefix or path
@@ -84,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         "refs", nargs="+", metavar="DOC", help="doc_id, a unique prefix of it, or the path"
     )
 
+    sub.add_parser("repair", help="rebuild the lexical index from the store")
+
     p = sub.add_parser("status", help="list documents and their state")
     p.add_argument("--json", action="store_true")
 
@@ -124,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["md", "docx", "json"], default="md")
     p.add_argument("-o", "--output", type=Path, help="write here (required for docx)")
+    p.add_argument(
+        "--compare-to",
+        metavar="OLD",
+        help="a follow-up: compare with an earlier edition (doc_id, path) or a saved critique_id",
+    )
+
+    add_review_arguments(sub.add_parser("review", help="decide on saved critique drafts"))
 
     p = sub.add_parser("serve", help="serve the web UI")
     p.add_argument("--host", default="127.0.0.1")
@@ -144,18 +157,45 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "remove": cmd_remove,
     "status": cmd_status,
+    "repair": cmd_repair,
     "ask": cmd_ask,
     "chat": cmd_chat,
     "critique": cmd_critique,
+    "review": cmd_review,
     "serve": cmd_serve,
     "feedback": cmd_feedback,
 }
 
 
+def invalid_text(args: argparse.Namespace) -> str | None:
+    """The first text argument that is not valid Unicode (a lone surrogate, e.g. from bytes
+    that are not UTF-8), described in one line; None when all are valid. Paths are exempt: a
+    file name may legitimately hold bytes that are not UTF-8."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                what = name.replace("_", " ")
+                return (
+                    f"the {what} is not valid text (invalid UTF-8 or a lone surrogate at "
+                    f"character {exc.start + 1}); retype it or check the terminal's encoding"
+                )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    data_dir = args.data_dir or Path("data")
+    problem = invalid_text(args)
+    if problem:
+        print(f"briefing: error: {problem}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings(args.config, data_dir=args.data_dir)
+        data_dir = settings.data_dir
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, settings)
         return plugin_commands()[args.command].run(args, settings)
@@ -170,3 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except Exception as exc:  # a full disk or read-only folder met outside the storage seams
+        storage = None if args.debug else translate(exc, data_dir, "write there")
+        if storage is None:
+            raise
+        print(f"briefing: error: {storage}", file=sys.stderr)
+        return 2

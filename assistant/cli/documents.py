@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from assistant.cli.console import Progress, table
 from assistant.core.settings import Settings
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.storage import ensure_writable
     from assistant.core.text import display_name
     from assistant.service import build_service
 
+    ensure_writable(settings.data_dir, "add documents")
     service = build_service(settings, writer=True)
     progress = Progress()
     try:
@@ -60,6 +63,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 ],
             )
         )
+        aside = {k: v for k, v in (data.get("set_aside") or {}).items() if v}
+        if aside:
+            kinds = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(aside.items()))
+            print(f"\nset aside as page furniture (kept for quote checks, never embedded): {kinds}")
         if docs["failed"]:
             print("\nskipped:")
             print(
@@ -85,8 +92,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.storage import ensure_writable
     from assistant.service import build_service
 
+    ensure_writable(settings.data_dir, "remove documents")
     service = build_service(settings, writer=True)
     try:
         for ref in args.refs:
@@ -103,6 +112,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     service = build_service(settings)
     try:
         rows = service.status()
+        lexical = service.lexical_status() if rows else None
     finally:
         service.close()
     if args.json:
@@ -120,7 +130,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(
             json.dumps(
-                {"documents": [{k: getattr(r, k) for k in keys} for r in rows]}, ensure_ascii=False
+                {
+                    "documents": [{k: getattr(r, k) for k in keys} for r in rows],
+                    "lexical_index": lexical,
+                },
+                ensure_ascii=False,
+                default=str,
             )
         )
         return 0
@@ -144,4 +159,37 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             ["doc_id", "type", "pages", "chunks", "status", "title", "reason"],
         )
     )
+    if lexical is not None:
+        print(describe_lexical(lexical))
+    return 0
+
+
+def describe_lexical(status: dict[str, Any]) -> str:
+    """One line on the lexical index: size, rows, segments and whether it agrees with the store."""
+    size = f"{int(status.get('bytes') or 0) / 1048576:.1f} MB"
+    rows = f"{int(status.get('rows') or 0):,} chunks in {status.get('segments', 0)} segment(s)"
+    if status.get("healthy"):
+        health = "healthy"
+    else:
+        problems = [
+            f"{k.replace('_', ' ')}: {status[k]}"
+            for k in ("missing", "extra", "chunk_count_mismatch", "broken")
+            if status.get(k)
+        ]
+        health = "needs repair (" + "; ".join(problems) + "); run: briefing repair"
+    return f"lexical index: {size}, {rows}, {health}"
+
+
+def cmd_repair(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the lexical index from the store (also done automatically before a question)."""
+    from assistant.service import build_service
+
+    service = build_service(settings, writer=True)
+    progress = Progress()
+    try:
+        status = service.repair_lexical(lambda done, total: progress("documents", done, total))
+    finally:
+        progress.close()
+        service.close()
+    print(describe_lexical(status))
     return 0

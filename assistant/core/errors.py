@@ -27,3 +27,20 @@ class IngestError(BriefingError):
 
 class DocumentNotFoundError(BriefingError):
     """A document id or path names nothing in the store."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The data directory cannot be written: reading works, adding or removing does not."""
+
+
+class DiskFullError(StoreError):
+    """A write failed because the disk holding the data directory is full."""
+
+
+class EarlierVersionError(IngestError):
+    """An upload has the name of a document already in the library: replace it or keep both?"""
+
+    def __init__(self, message: str, earlier: list[str]) -> None:
+        super().__init__(message)
+        #: doc_ids of the earlier documents
+        self.earlier = earlier

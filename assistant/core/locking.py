@@ -1,17 +1,21 @@
 """The writer lock: one process at a time may write to a data directory.
 
 Chroma's embedded store is not safe for several writer processes on one directory, so a
-second writer is refused at once with a message naming the holder, never left to hang.
+second writer is refused at once with a message naming the holder, never left to hang. On a
+read-only data directory nobody can write, so no lock is needed: ``acquire`` then only records
+``read_only`` and each write fails later with its own one-line reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
 
 from assistant.core.errors import StoreLockedError
+from assistant.core.storage import is_writable
 
 
 class WriterLock:
@@ -20,8 +24,12 @@ class WriterLock:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "writer.lock"
         self._fd: int | None = None
+        self.read_only = False
 
     def acquire(self) -> WriterLock:
+        if not is_writable(self.path.parent):
+            self.read_only = True
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -33,8 +41,9 @@ class WriterLock:
                 f"another Briefing process (pid {holder}) is writing to {self.path.parent}; "
                 "wait for it to finish, or use a Chroma server for several processes"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # the pid is only a hint; a full disk must not stop us
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._fd = fd
         return self
 

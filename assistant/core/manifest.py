@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.core.storage import open_sqlite, read_only_error, writing
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id     TEXT PRIMARY KEY,
@@ -61,24 +63,27 @@ class Manifest:
     """Transactional access to the manifest database."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        """Open (or create) the manifest; in a read-only folder it opens read-only."""
+        self.path = path
+        self._db, self.read_only = open_sqlite(path, SCHEMA)
 
     def close(self) -> None:
         self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """One write transaction; a read-only or full disk fails with its one-line error."""
+        if self.read_only:
+            raise read_only_error(self.path.parent)
+        with writing(self.path.parent):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[DocumentRow]:
         cur = self._db.execute(

@@ -220,6 +220,7 @@ class Critique(BaseModel):
     """A review draft of one plan against one framework, in the shape of an expert review."""
 
     plan: PlanRef
+    critique_id: str = Field(default="", description="id of the saved run ('' until it is saved)")
     framework: str
     framework_name: str = ""
     framework_version: int = 0

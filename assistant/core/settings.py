@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
     embedding_precision: str = Field(
         "auto",
-        description="auto (bf16 on CPUs with AMX/AVX-512 BF16, else fp32), fp32 or bf16; "
+        description="auto (bf16 on CPUs with AMX, else fp32), fp32 or bf16; "
         "bf16 vectors match fp32 to a cosine of 0.9999.",
     )
     torch_threads: int = Field(
@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     max_page_chars: int = Field(
         200_000, ge=1000, description="Text beyond this on one page is cut off and reported."
     )
+    max_document_chars: int = Field(
+        30_000_000,
+        ge=10_000,
+        description="Text one document may hold; more is refused while parsing (a 3,000-page "
+        "plan at a dense 5,000 characters a page has 15 M).",
+    )
+    max_document_chunks: int = Field(
+        60_000,
+        ge=100,
+        description="Passages one document may make; more is refused before anything is embedded.",
+    )
     parse_timeout_s: float = Field(120, gt=0, description="Wall-clock limit for parsing one file.")
     parse_memory_mb: int = Field(1536, ge=256, description="Address-space cap of a parser process.")
     parse_workers: int = Field(2, ge=1, le=32, description="Parser processes run at once.")
@@ -102,10 +113,15 @@ class Settings(BaseSettings):
     # -- answering -------------------------------------------------------------------------------
     answer_backend: str = Field("extractive", description="extractive | ollama | openai | llamacpp")
     answer_min_score: float = Field(
-        0.38, description="Evidence below this is 'not answered' (extractive)."
+        0.2,
+        description="Evidence (log-odds from several signals, see answer.extractive) below "
+        "which the extractive answer declines.",
     )
     answer_max_sentences: int = Field(
-        3, ge=1, le=10, description="Sentences in an extractive answer."
+        4, ge=1, le=10, description="Key points after the opening statement (extractive)."
+    )
+    answer_words: int = Field(
+        120, ge=20, le=1000, description="About how many words an extractive answer quotes."
     )
     max_question_chars: int = Field(4000, ge=10, description="Longer questions are refused.")
     history_tokens: int = Field(

@@ -3,13 +3,21 @@
 Embedded (``PersistentClient`` under the data directory) by default; a Chroma server through
 the HTTP client when ``chroma_url`` is set. Both take the same code path from here on. The
 collection records the embedding model and dimension it was built with, and refuses to be
-opened with another.
+opened with another: the model is known by a fingerprint of its files, not by its folder name.
+
+A read-only data directory is opened from a private snapshot in a temporary folder (Chroma
+cannot open a database it may not write), so asking, status and reviews keep working; every
+write then fails with one line. A full disk fails with one line naming the free space.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +25,7 @@ import numpy as np
 
 from assistant.core.errors import EmbeddingMismatchError, StoreError
 from assistant.core.settings import Settings
+from assistant.core.storage import is_writable, read_only_error, writing
 
 
 @dataclass(frozen=True)
@@ -49,31 +58,70 @@ def _client(settings: Settings) -> Any:
                 f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
             ) from None
         return client
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    path = settings.chroma_path
+    with writing(settings.data_dir, "open its store"):
+        path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def read_only_snapshot(chroma_path: Path) -> Path:
+    """A private, writable copy of a read-only Chroma folder (empty when there is none)."""
+    target = Path(tempfile.mkdtemp(prefix="briefing-readonly-")) / "chroma"
+    if chroma_path.is_dir():
+        shutil.copytree(chroma_path, target)
+    else:
+        target.mkdir()
+    return target
 
 
 class VectorStore:
     """Chunks with their vectors and metadata in one Chroma collection."""
 
-    def __init__(self, settings: Settings, model_name: str, dimension: int) -> None:
-        self._client = _client(settings)
+    def __init__(
+        self, settings: Settings, model_name: str, dimension: int, fingerprint: str = ""
+    ) -> None:
+        self.data_dir = settings.data_dir
         self.location = settings.chroma_url or str(settings.chroma_path)
-        wanted = {"embedding_model": model_name, "dimension": dimension}
-        self._collection = self._client.get_or_create_collection(
-            name=settings.collection,
-            metadata=wanted,
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+        self.read_only = not settings.chroma_url and not is_writable(settings.chroma_path)
+        if self.read_only:
+            snapshot = read_only_snapshot(settings.chroma_path)
+            weakref.finalize(self, shutil.rmtree, snapshot.parent, True)
+            settings = settings.model_copy(update={"data_dir": snapshot.parent})
+        self._client = _client(settings)
+        wanted: dict[str, Any] = {"embedding_model": model_name, "dimension": dimension}
+        if fingerprint:
+            wanted["embedding_fingerprint"] = fingerprint
+        with writing(self.data_dir, "open its store"):
+            self._collection = self._client.get_or_create_collection(
+                name=settings.collection,
+                metadata=wanted,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
         found = self._collection.metadata or {}
-        if (found.get("embedding_model"), found.get("dimension")) != (model_name, dimension):
+        recorded = found.get("embedding_fingerprint")
+        if (found.get("embedding_model"), found.get("dimension")) != (model_name, dimension) or (
+            fingerprint and recorded and recorded != fingerprint
+        ):
+            was = f", fingerprint {str(recorded)[:12]}" if recorded else ""
+            now = f", fingerprint {fingerprint[:12]}" if fingerprint and recorded else ""
             raise EmbeddingMismatchError(
                 f"collection {settings.collection!r} at {self.location} was built with "
-                f"{found.get('embedding_model')!r} ({found.get('dimension')} dimensions), not "
-                f"{model_name!r} ({dimension}); use another collection or data directory"
+                f"{found.get('embedding_model')!r} ({found.get('dimension')} dimensions{was}), "
+                f"not {model_name!r} ({dimension}{now}); use the model it was built with, or "
+                "another collection or data directory"
             )
+        if fingerprint and not recorded and not self.read_only:
+            with writing(self.data_dir, "record the embedding model"):
+                self._collection.modify(metadata={**found, "embedding_fingerprint": fingerprint})
         self.dimension = dimension
+        self.fingerprint = fingerprint
+
+    def _write(self, action: str = "change documents") -> Any:
+        """The seam every write passes: read-only and disk-full become one-line errors."""
+        if self.read_only:
+            raise read_only_error(self.data_dir, action)
+        return writing(self.data_dir, action)
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -89,19 +137,22 @@ class VectorStore:
             return
         if vectors.shape != (len(ids), self.dimension):
             raise StoreError(f"vectors of shape {vectors.shape} for {len(ids)} chunks")
-        self._collection.upsert(
-            ids=list(ids), documents=list(texts), embeddings=vectors, metadatas=list(metadatas)
-        )
+        with self._write("add documents"):
+            self._collection.upsert(
+                ids=list(ids), documents=list(texts), embeddings=vectors, metadatas=list(metadatas)
+            )
 
     def update_document(self, doc_id: str, changes: dict[str, Any]) -> None:
         """Change metadata fields on every chunk of one document."""
         got = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
         if got["ids"]:
             metadatas = [{**meta, **changes} for meta in got["metadatas"]]
-            self._collection.update(ids=got["ids"], metadatas=metadatas)
+            with self._write():
+                self._collection.update(ids=got["ids"], metadatas=metadatas)
 
     def delete_document(self, doc_id: str) -> None:
-        self._collection.delete(where={"doc_id": doc_id})
+        with self._write("remove documents"):
+            self._collection.delete(where={"doc_id": doc_id})
 
     def count_document(self, doc_id: str) -> int:
         return len(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
@@ -131,6 +182,18 @@ class VectorStore:
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield StoredChunk(cid, text, dict(meta))
             offset += len(got["ids"])
+
+    def chunks_of(self, doc_ids: Sequence[str]) -> list[StoredChunk]:
+        """Every chunk of the given documents, with text and metadata (read by doc_id)."""
+        if not doc_ids:
+            return []
+        ids = list(doc_ids)
+        where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+        got = self._collection.get(where=where, include=["documents", "metadatas"])
+        return [
+            StoredChunk(cid, text, dict(meta))
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         got = self._collection.get(ids=list(ids), include=["documents", "metadatas"])

@@ -148,6 +148,11 @@ class Critic:
                 f" describe the plan (for example on page {ignored[0].page}); they were set aside"
                 " and do not affect any rating."
             )
+        if plan.sweep.claims:
+            critique.notices.append(
+                f"{len(plan.sweep.claims)} sentence(s) of a change log describe the revision"
+                " rather than the plan; they were set aside and do not affect any rating."
+            )
         if not context_found:
             critique.notices.append(
                 "No lessons-learned or review document in the library bore on these causes,"

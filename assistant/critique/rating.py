@@ -38,6 +38,15 @@ _STEERS_REVIEW = re.compile(
     r"\b(?:review(?:er)?s?|tools?|assistants?)\b.{0,60}\b(?:should|must|shall|are to)\b",
     re.IGNORECASE | re.DOTALL,
 )
+# A change log ("Changes in this edition") is what a revision says about itself: set aside, so a
+# rating follows what the plan now contains, not what it claims to have improved.
+_CHANGE_LOG = re.compile(
+    r"\b(?:change ?logs?|revision (?:history|notes?)|summary of (?:the )?(?:main )?changes"
+    r"|changes? (?:in|to|since|from) (?:this|the (?:previous|last|first))"
+    r" (?:edition|revision|version)"
+    r"|what(?:'s| has| is) (?:changed|new))\b",
+    re.IGNORECASE,
+)
 # A cue preceded closely by a negation ("there is no benefits register") is not a hit.
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|nor|neither|lacks?|lacking|absent)\b", re.IGNORECASE
@@ -69,6 +78,8 @@ class Sweep:
     ignored: list[Sentence]
     pages: int
     words: int
+    #: Sentences under a change-log heading: the revision's claims about itself, never evidence.
+    claims: list[Sentence] = field(default_factory=list)
 
     @property
     def sections(self) -> list[str]:
@@ -88,6 +99,14 @@ def steers_review(text: str) -> bool:
     return is_instruction(text) or bool(_STEERS_REVIEW.search(text))
 
 
+def _change_log_heading(line: str) -> tuple[int, str] | None:
+    """An unnumbered change-log title ("Changes in this edition") as the deepest heading."""
+    words = line.split()
+    if 0 < len(words) <= 8 and line[-1] not in ".,;:" and _CHANGE_LOG.match(line.lstrip("# ")):
+        return 9, line.lstrip("# ").strip()
+    return None
+
+
 def _is_contents_entry(flat: str) -> bool:
     """A list item that is only a section title ("• 7 Governance Arrangements")."""
     stripped = _BULLET.sub("", flat)
@@ -98,6 +117,7 @@ def build_sweep(pages: Sequence[str]) -> Sweep:
     """Split page texts into sentences with page and section, as the chunker sees sections."""
     units: list[Sentence] = []
     ignored: list[Sentence] = []
+    claims: list[Sentence] = []
     stack: list[tuple[int, str]] = []
 
     def add(page: int, start: int, end: int, text: str, heading: bool = False) -> None:
@@ -110,6 +130,8 @@ def build_sweep(pages: Sequence[str]) -> Sweep:
         )
         if steers_review(flat):
             ignored.append(unit)
+        elif any(_CHANGE_LOG.search(t) for _, t in stack):
+            claims.append(unit)
         else:
             units.append(unit)
 
@@ -120,7 +142,7 @@ def build_sweep(pages: Sequence[str]) -> Sweep:
     for page_no, text in enumerate(pages, start=1):
         body_start = pos = 0
         for line in text.split("\n"):
-            found = heading_of(line.strip())
+            found = heading_of(line.strip()) or _change_log_heading(line.strip())
             if found:
                 body(page_no, text, body_start, pos)
                 level, title = found
@@ -134,7 +156,7 @@ def build_sweep(pages: Sequence[str]) -> Sweep:
             pos += len(line) + 1
         body(page_no, text, body_start, len(text))
     words = sum(len(s.flat.split()) for s in units if not s.heading)
-    return Sweep(units, ignored, len(pages), words)
+    return Sweep(units, ignored, len(pages), words, claims)
 
 
 @dataclass(frozen=True)

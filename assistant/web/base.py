@@ -101,6 +101,13 @@ def text_input(value: Any, name: str, limit: int) -> str:
         raise gr.Error(f"{name} must be text")
     if len(value) > limit:
         raise gr.Error(f"the {name} is {len(value):,} characters; the limit is {limit:,}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise gr.Error(
+            f"the {name} is not valid text (a lone surrogate at character {exc.start + 1}); "
+            "retype it"
+        ) from None
     return value
 
 

@@ -92,7 +92,15 @@ def answer_markdown(answer: Answer) -> str:
     parts += [f"_Note: {escape_text(n)}_" for n in answer.notices]
     if answer.citations:
         parts.append("**Sources** (open one to read the passage)")
-        parts.append(sources_html(answer.citations))
+        groups: dict[str, list[Citation]] = {}
+        for c in answer.citations:
+            groups.setdefault(c.doc_id, []).append(c)
+        if len(groups) == 1:
+            parts.append(sources_html(answer.citations))
+        for cited in groups.values() if len(groups) > 1 else ():
+            title = cited[0].title or Path(cited[0].source).name
+            parts.append(f"<p><strong>{inline(title, 200)}</strong></p>")
+            parts.append(sources_html(cited))
     return sanitise("\n\n".join(parts))
 
 

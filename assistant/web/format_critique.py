@@ -7,11 +7,13 @@ Quotes, titles and rationales are escaped and the assembled Markdown sanitised, 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.core.models import RATING_LABELS, Critique, Evidence
+from assistant.critique.decisions import STATUS_LABELS
 from assistant.web.format import CITATION_QUOTE_CHARS, escape_text, inline, sanitise, short_section
 
 RATING_HEADERS = ["Cause", "Rating", "Evidence (pages)", "Why"]
@@ -107,3 +109,114 @@ def critique_dict(critique: Critique) -> dict[str, Any]:
     data = critique.model_dump(mode="json")
     data["plan"]["source"] = Path(critique.plan.source).name
     return data
+
+
+# -- review workspace -------------------------------------------------------------------------
+
+REVIEW_HEADERS = ["Cause", "Rating", "Draft rating", "Decision", "By", "When"]
+FOLLOWUP_HEADERS = ["Cause", "Before", "After", "Status", "What changed"]
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else ""
+
+
+def review_choices(runs: Sequence[Any]) -> list[tuple[str, str]]:
+    """Saved runs for a dropdown: ``"20261201-3f2a9c1b · Kestrel … · 2026-12-01 09:41"``."""
+    return [
+        (
+            f"{r.critique_id} · {_cut(r.title, 50)} · {r.kind} · {r.decided}/{r.findings} decided",
+            r.critique_id,
+        )
+        for r in runs
+    ]
+
+
+def review_rows(review: Any) -> list[list[str]]:
+    """One row per finding: rating as decided, the draft's, the decision, who and when."""
+    return [
+        [
+            f"{s.cause_id} {s.finding.cause}",
+            RATING_LABELS.get(s.finding.rating, s.finding.rating),
+            RATING_LABELS.get(s.machine_rating, s.machine_rating),
+            STATUS_LABELS[s.status],
+            s.who,
+            _when(s.at),
+        ]
+        for s in review.findings
+    ]
+
+
+def review_status(review: Any) -> str:
+    """One line: the review's id and how many findings have each status."""
+    c = review.counts()
+    return escape_text(
+        f"Review {review.critique_id}: {c['accepted']} accepted, {c['edited']} edited,"
+        f" {c['rejected']} rejected, {c['not_reviewed']} not yet reviewed."
+    )
+
+
+def _quote_block(e: Evidence) -> str:
+    where = f"[{e.ref}] {e.title} · page {e.page}" + (
+        f" · {short_section(e.section)}" if e.section else ""
+    )
+    stance = STANCE_LABELS.get(e.stance, e.stance)
+    return (
+        f"<p><strong>{inline(where, 300)}</strong> ({inline(stance, 40)})</p>"
+        f"<blockquote>{inline(e.quote, CITATION_QUOTE_CHARS)}</blockquote>"
+    )
+
+
+def finding_view(state: Any, review: Any) -> str:
+    """One finding as decided, with its evidence quoted in full beside the controls."""
+    f = state.finding
+    rating = RATING_LABELS.get(f.rating, f.rating)
+    parts = [f"### {escape_text(f.cause_id)} · {escape_text(f.cause)} — {escape_text(rating)}"]
+    decision = STATUS_LABELS[state.status]
+    if state.status != "not_reviewed":
+        decision += f" by {state.who}, {_when(state.at)}"
+    if state.status == "rejected":
+        decision += f". Reason: {state.reason}"
+    parts.append(f"_{escape_text(decision)}_")
+    parts.append(escape_text(" ".join(f.rationale.split())))
+    parts.append("\n\n".join(_quote_block(e) for e in f.evidence) or "_No evidence quoted._")
+    if f.recommendation:
+        parts.append(f"**Recommendation:** {escape_text(f.recommendation)}")
+    return sanitise("\n\n".join(parts))
+
+
+def followup_rows(followup: Any) -> list[list[str]]:
+    """One row per cause: before, after, status and the one-line note."""
+    return [
+        [
+            f"{i.cause_id} {i.cause}",
+            RATING_LABELS.get(i.before or "", "not rated"),
+            RATING_LABELS.get(i.after, i.after),
+            i.status,
+            i.note,
+        ]
+        for i in followup.followup
+    ]
+
+
+def followup_view(followup: Any) -> tuple[str, str, str]:
+    """The section changes, then the earlier and the revised edition's evidence, cause by cause.
+
+    The two evidence columns are shown side by side; each cause starts with the same heading in
+    both, so they line up.
+    """
+    title = escape_text(f"{followup.previous.title} → {followup.plan.title}")
+    changes = "\n".join(f"- {escape_text(s['text'])}" for s in followup.sections)
+    summary = f"### {title}\n\n{changes or '- No section differs.'}"
+    columns: list[str] = []
+    for side in ("evidence_before", "evidence_after"):
+        parts = ["#### " + ("Earlier edition" if side == "evidence_before" else "Revised edition")]
+        for i in followup.followup:
+            parts.append(
+                f"**{escape_text(i.cause_id)} · {escape_text(i.status)}**"
+                f" — {escape_text(_cut(i.note, 160))}"
+            )
+            quotes = getattr(i, side)[:3]
+            parts.append("\n\n".join(_quote_block(e) for e in quotes) or "_No passage cited._")
+        columns.append(sanitise("\n\n".join(parts)))
+    return sanitise(summary), columns[0], columns[1]

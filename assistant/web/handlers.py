@@ -19,6 +19,7 @@ from assistant.web import format_library as fl
 from assistant.web.base import ChatSession, guarded, progress_reporter, text_input
 from assistant.web.chat import ChatHandlers
 from assistant.web.library import LibraryHandlers
+from assistant.web.review import ReviewHandlers
 
 __all__ = ["ChatSession", "Handlers", "available_frameworks"]
 
@@ -41,7 +42,7 @@ def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-class Handlers(ChatHandlers, LibraryHandlers):
+class Handlers(ChatHandlers, LibraryHandlers, ReviewHandlers):
     """Every handler of the page, on one service and one export folder."""
 
     @guarded
@@ -72,6 +73,12 @@ class Handlers(ChatHandlers, LibraryHandlers):
             fc.rating_rows(result),
             fc.findings_markdown(result),
         )
+
+    @guarded
+    def select_review(self, critique_json: Any) -> Any:
+        """After a draft: the saved-review dropdown with that draft's review chosen."""
+        chosen = critique_json.get("critique_id") if isinstance(critique_json, dict) else None
+        return self.saved_reviews(chosen)
 
     @guarded
     def about(self) -> str:

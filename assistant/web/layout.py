@@ -77,7 +77,7 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, h: Handlers) -> None:
     )
     ui.ingest_btn.click(
         h.ingest,
-        [ui.upload, ui.upload_type],
+        [ui.upload, ui.upload_type, ui.upload_earlier],
         [ui.ingest_json, ui.ingest_note, ui.upload],
         api_name="ingest",
         **write,
@@ -99,11 +99,75 @@ def _wire(demo: gr.Blocks, ui: SimpleNamespace, h: Handlers) -> None:
         api_name="critique",
         concurrency_id="critique",
         concurrency_limit=1,
-    ).success(_show(2), None, [ui.docx_btn, ui.md_btn], api_name="show_downloads", **private)
+    ).success(_show(2), None, [ui.docx_btn, ui.md_btn], api_name="show_downloads", **private).then(
+        h.select_review, [ui.critique_json], [ui.review_id], api_name="select_review", **private
+    )
     demo.load(
         functools.partial(h.library, True), None, lib_outputs, api_name="load_library", **private
     )
     demo.load(h.about, None, [ui.about], api_name="load_about", **private)
+    _wire_review(demo, ui, h)
+
+
+def _wire_review(demo: gr.Blocks, ui: SimpleNamespace, h: Handlers) -> None:
+    """The review workspace and the follow-up on the Critique tab."""
+    private: dict[str, Any] = {"api_visibility": "private"}
+    drawn = [
+        ui.review_table,
+        ui.finding_choice,
+        ui.finding_view,
+        ui.edit_rating,
+        ui.edit_rationale,
+        ui.edit_recommendation,
+        ui.review_md,
+        ui.review_docx,
+        ui.review_note,
+    ]
+    ui.review_id.change(h.load_review, [ui.review_id], drawn, api_name="load_review")
+    ui.finding_choice.input(
+        h.load_review, [ui.review_id, ui.finding_choice], drawn, api_name="show_finding", **private
+    )
+    ui.review_refresh.click(h.saved_reviews, [ui.review_id], [ui.review_id], api_name="reviews")
+    ui.decide_btn.click(
+        h.decide,
+        [
+            ui.review_id,
+            ui.finding_choice,
+            ui.decision,
+            ui.edit_rating,
+            ui.edit_rationale,
+            ui.edit_recommendation,
+            ui.drop_refs,
+            ui.add_doc,
+            ui.add_page,
+            ui.add_quote,
+            ui.reason,
+        ],
+        drawn,
+        api_name="decide",
+    )
+    ui.note_btn.click(
+        h.add_note, [ui.review_id, ui.draft_note], [ui.review_note, ui.draft_note], api_name="note"
+    )
+    ui.compare_btn.click(
+        h.compare,
+        [ui.plan, ui.earlier, ui.framework],
+        [
+            ui.followup_table,
+            ui.followup_changes,
+            ui.followup_before,
+            ui.followup_after,
+            ui.followup_md,
+            ui.followup_docx,
+        ],
+        api_name="compare",
+        concurrency_id="critique",
+        concurrency_limit=1,
+    )
+    demo.load(h.saved_reviews, None, [ui.review_id], api_name="load_reviews", **private)
+    demo.load(h.earlier_choices, None, [ui.earlier], api_name="load_earlier", **private)
+    docs_only = functools.partial(h.earlier_choices, False)
+    demo.load(docs_only, None, [ui.add_doc], api_name="load_add_doc", **private)
 
 
 def build_ui(service: BriefingService, *, exports_dir: Path | None = None) -> gr.Blocks:

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.core.errors import BriefingError
+from assistant.core.errors import BriefingError, EarlierVersionError
 from assistant.web import format as fmt
 from assistant.web import format_library as fl
 from assistant.web.base import (
@@ -19,6 +19,9 @@ from assistant.web.base import (
     progress_reporter,
     text_input,
 )
+
+#: What an upload does when a different file of the same name is in the library.
+EARLIER_CHOICES: dict[str, bool | None] = {"ask": None, "replace": True, "keep both": False}
 
 
 class LibraryHandlers(HandlerBase):
@@ -44,11 +47,24 @@ class LibraryHandlers(HandlerBase):
 
     @guarded
     def ingest(
-        self, file: Any, doc_type: Any, progress: gr.Progress = gr.Progress()
+        self,
+        file: Any,
+        doc_type: Any,
+        earlier: Any = "ask",
+        progress: gr.Progress = gr.Progress(),
     ) -> tuple[dict[str, Any], str, None]:
-        """Move an upload out of Gradio's cache into the data dir and ingest it."""
+        """Move an upload out of Gradio's cache into the data dir and ingest it.
+
+        ``earlier`` says what to do when a different file of the same name is in the library:
+        "ask" (refuse, keeping the upload so it can be sent again with a choice), "replace" or
+        "keep both".
+        """
         path = self._upload(file)
         name = path.name
+        choice = text_input(earlier, "choice for an earlier version", 20) or "ask"
+        if choice not in EARLIER_CHOICES:
+            raise gr.Error(f"unknown choice {choice!r}; known: {', '.join(EARLIER_CHOICES)}")
+        keep_upload = False
         try:
             if path.suffix.lower() not in UPLOAD_TYPES:
                 raise gr.Error(
@@ -67,12 +83,19 @@ class LibraryHandlers(HandlerBase):
                     path,
                     name,
                     None if wanted == "auto" else wanted,
+                    replace=EARLIER_CHOICES[choice],
                     progress=progress_reporter(progress),
                 )
+        except EarlierVersionError as exc:
+            keep_upload = True  # the same upload may come back with "replace" or "keep both"
+            raise gr.Error(
+                f"{fmt.escape_text(str(exc))}: choose 'replace' or 'keep both' and ingest again"
+            ) from None
         finally:  # moved, or refused: either way nothing of it stays in the cache
-            path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()
+            if not keep_upload:
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
         document = None
         if report.doc_ids:
             with contextlib.suppress(BriefingError):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.errors import ConfigError
+from assistant.core.storage import is_writable
 from assistant.web.layout import CSS, build_ui, theme
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 def ensure_library(service: BriefingService) -> None:
     """An empty store gets the sample corpus, so a new user has something to ask about."""
-    if service.status():
+    if service.status() or not is_writable(service.settings.data_dir):
         return
     corpus = ROOT / "corpus" / "documents"
     if corpus.is_dir():
@@ -105,6 +106,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     service = demo = None
     try:
         service = build_service(settings, writer=True)
+        service.store  # noqa: B018 - fail at start on a missing or mismatched embedding model
         ensure_library(service)
         demo = build_ui(service)
         if auth is None and host not in LOOPBACK:

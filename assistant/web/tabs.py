@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from assistant.core.models import RATING_LABELS
 from assistant.web import format as fmt
 from assistant.web import format_critique as fc
 from assistant.web import format_library as fl
@@ -93,6 +94,12 @@ def documents_tab(ui: SimpleNamespace, limit_mb: float) -> None:
                 value="auto",
                 elem_id="upload-type",
             )
+            ui.upload_earlier = gr.Radio(
+                label="If an earlier version is in the library",
+                choices=[("Ask me", "ask"), ("Replace it", "replace"), ("Keep both", "keep both")],
+                value="ask",
+                elem_id="upload-earlier",
+            )
             ui.ingest_btn = gr.Button("Ingest", variant="primary", elem_id="ingest")
     ui.ingest_note = gr.Markdown(elem_id="ingest-note")
     with gr.Accordion("Ingest report (JSON)", open=False):
@@ -145,3 +152,93 @@ def critique_tab(ui: SimpleNamespace) -> None:
     ui.findings = gr.Markdown(elem_id="findings")
     with gr.Accordion("Critique (JSON)", open=False):
         ui.critique_json = gr.JSON(show_label=False)
+    review_panel(ui)
+    compare_panel(ui)
+
+
+def review_panel(ui: SimpleNamespace) -> None:
+    """Decide on each finding of a saved draft (accept / reject / edit), notes, downloads."""
+    gr.Markdown(
+        "### Review\nDecide on each finding: accept it, reject it with a reason, or edit it. "
+        "Decisions are saved at once, with who and when; the machine draft is kept as it was."
+    )
+    with gr.Row():
+        ui.review_id = gr.Dropdown(
+            label="Saved review", choices=[], allow_custom_value=True, scale=4, elem_id="review-id"
+        )
+        ui.review_refresh = gr.Button("Refresh", size="sm", scale=1)
+    ui.review_note = gr.Markdown(elem_id="review-note")
+    ui.review_table = gr.Dataframe(
+        headers=fc.REVIEW_HEADERS, interactive=False, wrap=True, elem_id="review-table"
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            ui.finding_choice = gr.Dropdown(label="Finding", choices=[], elem_id="finding-choice")
+            ui.decision = gr.Radio(
+                ["accept", "reject", "edit"], value="accept", label="Decision", elem_id="decision"
+            )
+            ui.reason = gr.Textbox(
+                label="Reason (required to reject) or note", max_lines=3, elem_id="reason"
+            )
+            with gr.Accordion("Edit the finding", open=False):
+                ui.edit_rating = gr.Dropdown(
+                    label="Rating",
+                    choices=[(label, key) for key, label in RATING_LABELS.items()],
+                    elem_id="edit-rating",
+                )
+                ui.edit_rationale = gr.Textbox(label="Rationale", lines=4, elem_id="edit-rationale")
+                ui.edit_recommendation = gr.Textbox(label="Recommendation", lines=2)
+                ui.drop_refs = gr.Textbox(label="Drop evidence (reference numbers, e.g. 3, 7)")
+                gr.Markdown("Add evidence: a passage copied verbatim from a page of a document.")
+                with gr.Row():
+                    ui.add_doc = gr.Dropdown(
+                        label="Document", choices=[], allow_custom_value=True, scale=3
+                    )
+                    ui.add_page = gr.Number(label="Page", value=1, precision=0, scale=1)
+                ui.add_quote = gr.Textbox(label="Passage", lines=2)
+            ui.decide_btn = gr.Button("Save decision", variant="primary", elem_id="decide")
+        with gr.Column(scale=3):
+            ui.finding_view = gr.Markdown(elem_id="finding-view")
+    with gr.Row():
+        ui.draft_note = gr.Textbox(label="Note on the whole draft", max_lines=3, scale=4)
+        ui.note_btn = gr.Button("Save note", scale=1)
+    with gr.Row():
+        ui.review_md = gr.DownloadButton(
+            "Download decided review (Markdown)", visible=False, elem_id="download-review-md"
+        )
+        ui.review_docx = gr.DownloadButton(
+            "Download decided review (DOCX)", visible=False, elem_id="download-review-docx"
+        )
+
+
+def compare_panel(ui: SimpleNamespace) -> None:
+    """Compare the chosen plan with an earlier edition or a saved review (a follow-up)."""
+    with gr.Accordion("Compare with an earlier edition", open=False, elem_id="compare-panel"):
+        gr.Markdown(
+            "The plan chosen above is rated again and set against an earlier edition (or a saved"
+            " review, whose decided ratings are the baseline). What a revision says about itself"
+            " is not evidence: the status follows the content."
+        )
+        with gr.Row():
+            ui.earlier = gr.Dropdown(
+                label="Earlier edition or saved review",
+                choices=[],
+                allow_custom_value=True,
+                scale=4,
+                elem_id="earlier",
+            )
+            ui.compare_btn = gr.Button("Compare", variant="primary", scale=1, elem_id="compare")
+        ui.followup_table = gr.Dataframe(
+            headers=fc.FOLLOWUP_HEADERS, interactive=False, wrap=True, elem_id="followup-table"
+        )
+        ui.followup_changes = gr.Markdown(elem_id="followup-changes")
+        with gr.Row():
+            ui.followup_before = gr.Markdown(elem_id="followup-before")
+            ui.followup_after = gr.Markdown(elem_id="followup-after")
+        with gr.Row():
+            ui.followup_md = gr.DownloadButton(
+                "Download follow-up (Markdown)", visible=False, elem_id="download-followup-md"
+            )
+            ui.followup_docx = gr.DownloadButton(
+                "Download follow-up (DOCX)", visible=False, elem_id="download-followup-docx"
+            )

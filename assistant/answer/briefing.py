@@ -1,0 +1,162 @@
+"""Composing a briefing from scored units: the most direct statement first, then key points.
+
+Each piece is a whole unit as the document wrote it: a sentence with the next one when it
+carries on ("for several reasons. Firstly..."), a lead-in with its items, an item or a row with
+its lead-in. Pieces are quoted verbatim (words broken across lines rejoined) and cited [n];
+when several documents speak, the pieces are grouped under each document's title.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assistant.answer.units import Unit, display
+from assistant.core.models import Passage
+from assistant.core.text import tokenize
+
+_CARRIES_ON = re.compile(
+    r"^(?:firstly|secondly|thirdly|first|second|third|finally|also|in addition|moreover|"
+    r"furthermore|"
+    r"this|these|that|those|it|they|such|thus|therefore|hence|however|for example|for instance|"
+    r"in particular|namely|specifically|as a result|in other words)\b",
+    re.IGNORECASE,
+)
+_BULLET_MARK = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|o\s+)")
+MAX_POINTS = 4
+PIECE_OVERHEAD = 2  # the [n] marker and the bullet count as words of the answer
+RELATIVE_FLOOR = 0.45  # a key point scores at least this share of the best unit's score
+LEAD_SHARE = 0.6  # of the word budget the opening statement may take
+
+
+@dataclass
+class Scored:
+    """A unit with its score and the passage it comes from."""
+
+    unit: Unit
+    passage: Passage
+    score: float
+    lexical: float
+    units: list[Unit] = field(default_factory=list)  # every unit of the same passage, in order
+
+
+@dataclass
+class Piece:
+    """One cited piece of a briefing: verbatim units of one passage."""
+
+    passage: Passage
+    units: list[Unit]
+
+    @property
+    def words(self) -> int:
+        return sum(u.words for u in self.units)
+
+    def render(self, known: Callable[[str], bool]) -> str:
+        text = ""
+        for unit in self.units:
+            piece = _BULLET_MARK.sub("", display(unit.raw, known))
+            if not text:
+                text = piece
+            elif unit.kind in ("item", "row") and not text.endswith(":"):
+                text += "; " + piece
+            else:
+                text += " " + piece
+        return text
+
+
+def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]:
+    """The unit with what completes it: its lead-in, its items, or the sentence that carries on."""
+    units = best.units
+    unit = best.unit
+    chosen = [unit]
+    words = unit.words
+    if (
+        unit.lead is not None
+        and (unit.passage_n, unit.lead) not in used
+        and not units[unit.lead].junk
+    ):
+        lead = units[unit.lead]
+        if words + lead.words <= budget * 1.3:
+            chosen.insert(0, lead)
+            words += lead.words
+    if unit.raw.rstrip().endswith(":"):  # a lead-in: take its items in order while they fit
+        for other in units[unit.order + 1 :]:
+            if other.lead != unit.order or other.junk:
+                break
+            if words + other.words > budget and len(chosen) > 1:
+                break
+            chosen.append(other)
+            words += other.words
+        return chosen
+    if unit.kind == "sentence":
+        for other in units[unit.order + 1 :]:
+            if (
+                other.segment != unit.segment
+                or other.kind != "sentence"
+                or other.junk
+                or (other.passage_n, other.order) in used
+            ):
+                break
+            carries = bool(_CARRIES_ON.match(other.raw.strip())) or unit.raw.rstrip().endswith(":")
+            if not (carries or words < 18) or words + other.words > budget:
+                break
+            chosen.append(other)
+            words += other.words
+            if not carries:
+                break
+    return chosen
+
+
+def _overlaps(tokens: set[str], taken: list[set[str]]) -> bool:
+    return any(len(tokens & t) / max(len(tokens | t), 1) > 0.6 for t in taken)
+
+
+def compose(
+    ranked: list[Scored], budget: int, floor: float, max_pieces: int = MAX_POINTS + 1
+) -> list[Piece]:
+    """Pick the opening statement and up to ``max_pieces - 1`` key points, best units first."""
+    if not ranked:
+        return []
+    pieces: list[Piece] = []
+    used: set[tuple[int, int]] = set()
+    taken: list[set[str]] = []
+    total = 0
+    top = ranked[0].score
+    for item in ranked:
+        if len(pieces) >= max_pieces or total >= budget:
+            break
+        if pieces and item.score < max(floor, top * RELATIVE_FLOOR):
+            break
+        key = (item.unit.passage_n, item.unit.order)
+        if key in used:
+            continue
+        room = int(budget * LEAD_SHARE) if not pieces else budget - total
+        units = _expand(item, room, used)
+        units = [u for u in units if (u.passage_n, u.order) not in used] or units
+        tokens = set(tokenize(" ".join(u.raw for u in units)))
+        if _overlaps(tokens, taken):
+            continue
+        words = sum(u.words for u in units) + PIECE_OVERHEAD
+        if pieces and total + words > budget:
+            continue
+        pieces.append(Piece(item.passage, units))
+        used.update((u.passage_n, u.order) for u in units)
+        taken.append(tokens)
+        total += words
+    return pieces
+
+
+def render(pieces: list[Piece], known: Callable[[str], bool]) -> str:
+    """The briefing text: grouped by document when several speak, each piece cited [n]."""
+    groups: dict[str, list[Piece]] = {}
+    for piece in pieces:
+        groups.setdefault(piece.passage.doc_id, []).append(piece)
+    if len(groups) <= 1:
+        lines = [f"{p.render(known)} [{p.passage.n}]" for p in pieces]
+        return "\n".join(lines[:1] + [f"- {line}" for line in lines[1:]])
+    lines = []
+    for group in groups.values():
+        lines.append(f"{group[0].passage.title}:")
+        lines += [f"- {p.render(known)} [{p.passage.n}]" for p in group]
+    return "\n".join(lines)

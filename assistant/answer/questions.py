@@ -1,0 +1,226 @@
+"""What a question asks: its key terms, the kind of fact it wants, and its parts.
+
+``key_terms`` drops the words every question has ("what is the purpose of..."), so coverage
+measures the subject. ``wanted_kind`` says when only a figure, a date or an amount in a named
+currency can answer. ``split_question`` cuts "X, and Y?", "X? Y?" and "How does A compare with B
+on Z?" into parts that are retrieved and answered one by one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.core.text import tokenize
+
+#: Words that say how a question is asked, not what it is about.
+GENERIC = frozenset(
+    """purpose main role meaning meant mean significance important importance describe described
+    explain according text document documents say says said mention mentioned mentions tell kind
+    type types example examples key use used way ways give given provide provided list name named
+    define definition defined need needed require required requirement requirements include
+    included includes involve involved consider considered considerations happen doe make made
+    much many long often also get goal objective aim aims purpose overall general specific
+    particular regarding context relation relationship related concerning plan document report
+    guide quote quoted cite cited cites appear appears difference differ between thing
+    one two three four five six seven eight nine ten""".split()
+)
+
+_CURRENCY = re.compile(
+    r"\b(?:tenge|kzt|dollars?|usd|euros?|eur|pounds?|gbp|rubles?|roubles?|rub|yen|yuan|"
+    r"rupees?|francs?|lira|manat|som|sum|hryvnia|lari|dram)\b|[$€£¥₸]",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|dozen|single|both"
+)
+_WANTS = [
+    (
+        "money",
+        re.compile(
+            r"\bhow much\b.*\b(?:cost|spend|budget|fund|money|pay|invest)"
+            r"|\b(?:budget|cost|funding|spend|spent|price|allocation)\b.*"
+            r"\b(?:how much|what|total)\b"
+            r"|\bwhat\b.*\b(?:budget|cost|funding)\b|\bin (?:tenge|dollars|euros|pounds)\b",
+            re.I,
+        ),
+        re.compile(  # an amount: a currency sign or code, or millions (a bare year is not one)
+            r"\d[\d.,]*\s*(?:million|billion|bn|mn|thousand|[A-Z]{3}\b)|[$€£¥₸]\s?\d|\d\s?[$€£¥₸]"
+            r"|\b[A-Z]{3}\s?\d",
+        ),
+    ),
+    (
+        "share",
+        re.compile(
+            r"\b(?:what|which)\s+(?:percentage|share|proportion|fraction)\b|\bwhat per ?cent"
+            r"|\bhow many per ?cent",
+            re.I,
+        ),
+        re.compile(
+            r"\d\s*(?:%|per ?cent)|\b\d+ (?:in|of|out of) \d+\b|\bhalf\b|\bthirds?\b|\bquarter\b",
+            re.I,
+        ),
+    ),
+    (
+        "count",
+        re.compile(r"\bhow many\b", re.I),
+        re.compile(rf"\b\d[\d,.]*\b|\b(?:{_NUMBER_WORDS})\b", re.I),
+    ),
+    (
+        "date",
+        re.compile(
+            r"^\s*(?:and\s+)?when\b|\bwhat (?:date|year|month)\b|\bby when\b"
+            r"|\bwhich (?:date|year)\b|\bon what date\b|\bin what year\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:19|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
+            r"|\bq[1-4]\b|\b(?:year|month|week|quarter)\b",
+            re.I,
+        ),
+    ),
+]
+_NOT_A_NAME = (
+    r"(?!(?:Minister|Ministry|Prime|Deputy|First|Department|Office|Agency|Committee|Commission|"
+    r"Government|National|Republic|Council|Centre|Center|Bank|Plan|Programme|Program|Strategy|"
+    r"Review|Board|Authority|Services?|Public|State|General|Chief|Director|President|Mayor|"
+    r"Secretary|Head|Chair|Officer|Unit|Digital|Islands?|Annex|Section|Table|Figure|The|This)\b)"
+)
+_WANTS.append(
+    (
+        "person",
+        re.compile(
+            r"\bname of the\b|^\s*who is the\b|\bwhich person\b|^\s*who (?:signed|wrote)\b", re.I
+        ),
+        re.compile(
+            rf"\b(?:Mr|Ms|Mrs|Dr|Prof)\.?\s+[A-Z]|\b{_NOT_A_NAME}[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?"
+            rf"{_NOT_A_NAME}[A-Z][a-z]{{2,}}\b"
+        ),
+    )
+)
+_ENTITY = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*\b|\b\d[\d.,/-]*\d\b|\b\d\b")
+_QUESTION_START = (
+    r"(?:what|how|which|who|whom|whose|when|where|why|is|are|does|do|did|can|could|should|will"
+    r"|would|has|have|was|were)"
+)
+_AND_SPLIT = re.compile(
+    rf"(?:,|;)\s*(?:and|but|also|then|plus)\s+(?={_QUESTION_START}\b)"
+    rf"|\?\s+(?:and\s+)?(?={_QUESTION_START}\b)",
+    re.I,
+)
+_COMPARE = re.compile(
+    r"^\s*(?:how\s+(?:does|do|did)\s+(?P<a1>.+?)\s+(?:compare|differ)\s+"
+    r"(?:with|to|from|against)\s+(?P<b1>.+?)"
+    r"|compare\s+(?P<a2>.+?)\s+(?:with|to|and|against)\s+(?P<b2>.+?))"
+    r"(?:\s+(?:on|in|regarding|about|concerning|in terms of|as to|for)\s+(?P<topic>.+?))?"
+    r"\s*\??\s*$",
+    re.IGNORECASE,
+)
+_SAYS = re.compile(r"^What does (?P<subject>.+?) say(?: about (?P<topic>.+?))?\?$")
+_STARTS_QUESTION = re.compile(rf"^\s*{_QUESTION_START}\b", re.I)
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|this|that|these|those|the same|the term|each|both)\b", re.I
+)
+_FOCUS = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which|how many|how much)\s+"
+    r"(?:(?:is|are|was|were|does|do|did|will|would)\s+)?"
+    r"(?:(?:the|a|an|its|their)\s+)?(?P<focus>[\w-]+(?:\s+[\w-]+)?)",
+    re.IGNORECASE,
+)
+_ASKS_WHO = re.compile(
+    r"^\s*who\b|\bwho (?:is|are|will)\b|\bwhich (?:body|agency|institution|ministry|office|unit|"
+    r"organi[sz]ation|committee|department|minister|team|company|person)\b",
+    re.IGNORECASE,
+)
+NAMES_SOMEONE = re.compile(
+    r"\b(?:lead body|led by|responsible|chair(?:ed|s)?|owner|headed by|run by|operated by)\b",
+    re.IGNORECASE,
+)
+MAX_PARTS = 4
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's content tokens without generic question words (all of them if none remain)."""
+    tokens = tokenize(question)
+    tokens = [t for t in tokens if len(t) > 1 or t.isdigit()]
+    specific = [t for t in tokens if t not in GENERIC]
+    return list(dict.fromkeys(specific or tokens))
+
+
+def entities(question: str) -> list[str]:
+    """Names, codes and figures: capitalised words after the first, acronyms, numbers."""
+    words = question.strip().split()
+    body = " ".join(words[1:]) if words else ""
+    found = []
+    for match in _ENTITY.finditer(body):
+        token = match.group(0)
+        if (
+            token.lower() in GENERIC
+            or token.lower() in {"i", "a"}
+            or len(token) < 2
+            and not token.isdigit()
+        ):
+            continue
+        found.append(token)
+    return list(dict.fromkeys(found))
+
+
+def focus_terms(question: str) -> list[str]:
+    """What a what/which/how-many question asks for ("Which encryption standard..." -> 2 words).
+
+    Capitalised words are left out: names are checked as entities.
+    """
+    match = _FOCUS.match(question)
+    if not match:
+        return []
+    words = [w for w in match.group("focus").split() if not w[:1].isupper()]
+    return [t for t in tokenize(" ".join(words)) if t not in GENERIC and len(t) > 2][:2]
+
+
+def asks_who(question: str) -> bool:
+    """Whether a question asks which body or person does something."""
+    return bool(_ASKS_WHO.search(question))
+
+
+def currency(question: str) -> str | None:
+    """The currency a question asks for an amount in, if it names one."""
+    match = _CURRENCY.search(question)
+    return match.group(0).lower() if match else None
+
+
+def wanted_kind(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """The kind of fact (money, share, count, date) a question asks for, with what must give it."""
+    for kind, asks, gives in _WANTS:
+        if asks.search(question):
+            return kind, gives
+    return None
+
+
+def split_question(question: str) -> list[str]:
+    """The parts of a multi-part or comparative question (one part when it is a single question)."""
+    text = " ".join(question.split())
+    compare = _COMPARE.match(text)
+    if compare:
+        a = compare.group("a1") or compare.group("a2")
+        b = compare.group("b1") or compare.group("b2")
+        topic = compare.group("topic")
+        about = f" about {topic.rstrip('?')}" if topic else ""
+        return [f"What does {a} say{about}?", f"What does {b} say{about}?"]
+    pieces = [p.strip(" ,;") for p in _AND_SPLIT.split(text) if p and p.strip(" ,;?")]
+    parts = [p if p.endswith("?") else p + "?" for p in pieces]
+    if len(parts) < 2 or not all(_STARTS_QUESTION.match(p) for p in parts):
+        return [question]
+    if any(len(key_terms(p)) < 2 for p in parts):  # "What is PART, and who made it?" is one
+        return [question]
+    return parts[:MAX_PARTS]
+
+
+def part_query(part: str, first: str) -> str:
+    """What to retrieve for a part: the part, plus the first part's subject when it refers back."""
+    said = _SAYS.match(part)
+    if said:  # a comparison's part: the topic and the document, not the words around them
+        return f"{said.group('topic') or ''} {said.group('subject')}".strip()
+    if part == first or not _REFERS_BACK.search(part):
+        return part
+    extra = [t for t in key_terms(first) if t not in key_terms(part)]
+    return f"{part} ({' '.join(extra)})" if extra else part

@@ -1,0 +1,166 @@
+"""A passage cut into the units an answer may quote whole: sentences, list items, table rows.
+
+Lines are read first: furniture (see :mod:`assistant.junk`) and bare headings become
+boundaries, never part of a unit. Consecutive prose lines form a paragraph, cut into sentences.
+A bullet line with its wrapped continuation and its sub-bullets is one item; short lines after a
+lead-in ending with ``:`` are rows. Items and rows remember their lead-in, so an answer can quote
+"the lead-in: the item" as the document wrote it. Offsets index the passage text, so every
+unit is verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.answer.junk import is_heading, junk_reason
+from assistant.core.text import sentence_spans
+
+_BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
+_SUB_BULLET = re.compile(r"^(?:o|◦|○|▫|-|–)\s+")
+_TERMINAL = re.compile(r"[.;?!]['\")\]”’]*$")
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
+
+ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
+LineTest = Callable[[str], bool]
+
+
+@dataclass
+class Unit:
+    """One quotable unit of a passage: ``text[start:end]`` of ``passage_n``'s text."""
+
+    passage_n: int
+    start: int
+    end: int
+    kind: str  # sentence | item | row
+    segment: int  # paragraph or list the unit belongs to
+    order: int  # position in the passage
+    raw: str
+    lead: int | None = None  # order of the lead-in sentence of an item or row
+    junk: bool = False  # not answer material (kept so that orders stay positions)
+
+    @property
+    def words(self) -> int:
+        return len(self.raw.split())
+
+
+def _lines(text: str) -> list[tuple[int, int, str]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    return out
+
+
+def _classify(text: str, furniture: LineTest) -> list[tuple[int, int, str]]:
+    """(start, end, kind) per non-empty line: skip | item | sub | prose."""
+    lines = [x for x in _lines(text) if x[2].strip()]
+    out: list[tuple[int, int, str]] = []
+    for i, (start, _end, line) in enumerate(lines):
+        stripped = line.strip()
+        start += len(line) - len(line.lstrip())
+        previous = lines[i - 1][2] if i else None
+        following = lines[i + 1][2] if i + 1 < len(lines) else None
+        wraps_on = bool(following and following.strip()[:1].islower())  # "All 34\ncustoms posts"
+        reason = junk_reason(stripped)
+        if (reason and not (reason == "toc-entry" and wraps_on)) or furniture(stripped):
+            kind = "skip"
+        elif _SUB_BULLET.match(stripped) and out and out[-1][2] in ("item", "sub"):
+            kind = "sub"
+        elif _BULLET.match(stripped):
+            kind = "item"
+        elif is_heading(stripped, previous, following):
+            kind = "skip"
+        else:
+            kind = "prose"
+        out.append((start, start + len(stripped), kind))
+    return out
+
+
+def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: False) -> list[Unit]:
+    """The passage's quotable units in order (see the module docstring)."""
+    units: list[Unit] = []
+    segment = 0
+    lead: int | None = None
+    current: tuple[int, int, str] | None = None  # an open item or prose run: (start, end, kind)
+
+    def close() -> None:
+        nonlocal current, lead
+        if current is None:
+            return
+        start, end, kind = current
+        current = None
+        if kind == "item" or kind == "row":
+            units.append(
+                Unit(passage_n, start, end, kind, segment, len(units), text[start:end], lead)
+            )
+            return
+        for a, b in sentence_spans(text[start:end]):
+            piece = text[start + a : start + b]
+            if piece.strip():
+                units.append(
+                    Unit(passage_n, start + a, start + b, "sentence", segment, len(units), piece)
+                )
+        last = units[-1] if units else None
+        lead = last.order if last is not None and last.raw.rstrip().endswith(":") else None
+
+    for start, end, kind in _classify(text, furniture):
+        raw = text[start:end]
+        if kind == "skip":
+            close()
+            segment += 1
+            lead = None
+            continue
+        if kind == "sub" and current is not None and current[2] == "item":
+            current = (current[0], end, "item")
+            continue
+        if kind in ("item", "sub"):
+            close()
+            current = (start, end, "item")
+            continue
+        # prose: continues an open item or paragraph, or is a row after a lead-in
+        if current is not None and current[2] == "item":
+            if raw[:1].islower() or not _TERMINAL.search(text[current[0] : current[1]]):
+                current = (current[0], end, "item")
+                continue
+            close()
+        if current is not None:  # an open paragraph
+            if not text[current[0] : current[1]].rstrip().endswith(":"):
+                current = (current[0], end, "prose")
+                continue
+            close()  # a lead-in: what follows are its rows
+        if lead is not None and len(raw.split()) <= ROW_WORDS and not _TERMINAL.search(raw):
+            current = (start, end, "row")
+            close()
+            continue
+        if lead is not None:
+            segment += 1
+            lead = None
+        current = (start, end, "prose")
+    close()
+    return units
+
+
+def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
+    """A unit as shown in an answer: one line, words broken across lines by a hyphen rejoined.
+
+    ``known(word)`` says whether the joined word exists in the corpus (``man-``/``agement``
+    becomes ``management``); otherwise the hyphen stays (``decision-making``).
+    """
+
+    def join(match: re.Match[str]) -> str:
+        head = (
+            match.string[: match.start(1) + 1].split()[-1]
+            if match.string[: match.start(1) + 1].split()
+            else ""
+        )
+        word = re.sub(r"\W", "", head) + match.group(2)
+        return (
+            f"{match.group(1)}{match.group(2)}"
+            if known(word.lower())
+            else f"{match.group(1)}-{match.group(2)}"
+        )
+
+    text = _HYPHEN_BREAK.sub(join, raw)
+    return " ".join(text.split())
