@@ -8,6 +8,7 @@ simulated at the storage seam.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -28,6 +29,7 @@ from assistant.core.errors import (
 )
 from assistant.core.settings import Settings
 from assistant.service import build_service
+from tests.conftest import ROOT
 
 PLAN = "# Budget\nThe total budget of the programme is EUR 412.8 million over five years.\n"
 
@@ -151,7 +153,25 @@ def _big_plan(path: Path, sections: int) -> Path:
     return path
 
 
-def _disk_full_then_recovers(data: Path, tmp_path, embedder, make_room) -> None:
+def _rerun_in_a_new_process(data: Path, folder: Path) -> None:
+    """The re-run after a full disk, as a user makes it: a new ``briefing ingest`` process.
+
+    (Chroma keeps one client per path for the life of a process; after a real ENOSPC that
+    client can block, so recovery is what a fresh process does.)
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "assistant.cli", "--data-dir", str(data)]
+    done = subprocess.run([*run, "ingest", str(folder)], env=env, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    status = subprocess.run([*run, "status", "--json"], env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert {d["status"] for d in json.loads(status.stdout)["documents"]} == {"ready"}
+
+
+def _disk_full_then_recovers(
+    data: Path, tmp_path, embedder, make_room, *, new_process: bool = False
+) -> None:
     doc = _built(tmp_path, embedder, data)
     big = _big_plan(tmp_path / "docs" / "big.md", 150)
     service = build_service(Settings(data_dir=data), embeddings=embedder, writer=True)
@@ -167,6 +187,9 @@ def _disk_full_then_recovers(data: Path, tmp_path, embedder, make_room) -> None:
     finally:
         service.close()
     make_room()
+    if new_process:
+        _rerun_in_a_new_process(data, big.parent)
+        return
     service = build_service(Settings(data_dir=data), embeddings=embedder, writer=True)
     try:
         report = service.ingest([big.parent])
@@ -188,6 +211,7 @@ def test_full_tmpfs_gives_one_line_and_the_document_is_retried(tmp_path, embedde
             tmp_path,
             embedder,
             lambda: _mount("-o", "remount,size=64m", str(mnt)),
+            new_process=True,
         )
     finally:
         _umount(mnt)

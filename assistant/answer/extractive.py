@@ -237,7 +237,7 @@ class ExtractiveAnswerer:
             pieces, found = self._part(query, passages, index, budget)
             evidence.append(found)
             body = render(pieces, self._joiner(index)) if pieces else PART_NOT_ANSWERED
-            blocks.append(f"**{i}. {heading}**\n{body}")
+            blocks.append(f"**{i}. {heading[:1].upper()}{heading[1:]}**\n{body}")
             quotes += _quotes(pieces or [])
         return Briefing("\n\n".join(blocks), bool(quotes), quotes, evidence)
 
