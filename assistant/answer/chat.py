@@ -17,7 +17,7 @@ from assistant.answer.citations import check
 from assistant.answer.conversation import condense_deterministic, render_history, trim_history
 from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.questions import part_query, split_question
-from assistant.answer.retrieval import Mode, Retriever
+from assistant.answer.retrieval import Retriever
 from assistant.core.errors import BriefingError
 from assistant.core.guard import fold, instruction_spans, leaked
 from assistant.core.models import (
@@ -25,7 +25,6 @@ from assistant.core.models import (
     AnswerEvent,
     Citation,
     Event,
-    Filters,
     Message,
     Passage,
     TokenEvent,
@@ -154,40 +153,6 @@ class ChatEngine:
         standalone = self.condense(question, history, deadline)
         parts = split_parts(standalone)
         return Plan(question, standalone, parts, started=started, deadline=deadline)
-
-    def retrieve(self, plan: Plan, filters: Filters | None = None, mode: Mode = "hybrid") -> Plan:
-        """Fill each part's passages (without the chain's callbacks; see ``AnswerChain``)."""
-        for part in plan.parts:
-            part.passages = self.retriever.retrieve(part.query, filters, mode=mode)
-        plan.number()
-        plan.retrieved = time.perf_counter()
-        return plan
-
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Message] = (),
-        filters: Filters | None = None,
-        mode: Mode = "hybrid",
-    ) -> Answer:
-        """The checked answer to one question (the chain's ``invoke``)."""
-        answer = None
-        for event in self.stream(question, history, filters, mode):
-            if isinstance(event, AnswerEvent):
-                answer = event.answer
-        assert answer is not None
-        return answer
-
-    def stream(
-        self,
-        question: str,
-        history: Sequence[Message] = (),
-        filters: Filters | None = None,
-        mode: Mode = "hybrid",
-    ) -> Iterator[Event]:
-        """Yield ``TokenEvent``s while the answer is written, then one ``AnswerEvent``."""
-        plan = self.retrieve(self.prepare(question, history), filters, mode)
-        yield from self.write(plan)
 
     def write(self, plan: Plan, config: Any = None) -> Iterator[Event]:
         """Write the answer from the retrieved parts: the LLM if configured, else extractive."""

@@ -11,6 +11,7 @@ image or markup in the output.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -282,8 +283,17 @@ def critique_docx(critique: Critique, path: Path) -> None:
 # -- one entry point ------------------------------------------------------------------------
 
 
-def write_critique(critique: Critique, fmt: Format, path: Path | None) -> str | None:
-    """Render a draft; return the text when ``path`` is None (md, json), else write the file.
+def write_document(
+    fmt: Format,
+    path: Path | None,
+    *,
+    markdown: Callable[[], str],
+    json_text: Callable[[], str],
+    docx: Callable[[Path], None],
+) -> str | None:
+    """Render in ``fmt``; return the text when ``path`` is None (md, json), else write the file.
+
+    The one writer behind drafts, decided reviews and follow-ups.
 
     Raises:
         BriefingError: an unknown format, DOCX without a path, or a file that cannot be written.
@@ -294,16 +304,23 @@ def write_critique(critique: Critique, fmt: Format, path: Path | None) -> str | 
         raise BriefingError("DOCX output needs a file path (-o FILE.docx)")
     try:
         if fmt == "docx":
-            critique_docx(critique, Path(path))  # type: ignore[arg-type]
+            docx(Path(path))  # type: ignore[arg-type]
             return None
-        text = (
-            critique_markdown(critique)
-            if fmt == "md"
-            else critique.model_dump_json(indent=2) + "\n"
-        )
+        text = markdown() if fmt == "md" else json_text()
         if path is None:
             return text
         Path(path).write_text(text, encoding="utf-8")
         return None
     except OSError as exc:
         raise BriefingError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_critique(critique: Critique, fmt: Format, path: Path | None) -> str | None:
+    """Render a draft; return the text when ``path`` is None (md, json), else write the file."""
+    return write_document(
+        fmt,
+        path,
+        markdown=lambda: critique_markdown(critique),
+        json_text=lambda: critique.model_dump_json(indent=2) + "\n",
+        docx=lambda target: critique_docx(critique, target),
+    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.core.errors import BriefingError
 from assistant.core.models import RATING_LABELS, Evidence
-from assistant.critique.export import Format, _esc, _one_line, _safe
+from assistant.critique.export import Format, _esc, _one_line, _safe, write_document
 from assistant.critique.followup import FollowUp
 
 STATUS_WORDS = {
@@ -122,18 +121,10 @@ def followup_json(f: FollowUp) -> str:
 
 def write_followup(f: FollowUp, fmt: Format, path: Path | None) -> str | None:
     """Render a follow-up; return the text when ``path`` is None (md, json)."""
-    if fmt not in ("md", "docx", "json"):
-        raise BriefingError(f"unknown format {fmt!r}; use md, docx or json")
-    if fmt == "docx" and path is None:
-        raise BriefingError("DOCX output needs a file path (-o FILE.docx)")
-    try:
-        if fmt == "docx":
-            followup_docx(f, Path(path))  # type: ignore[arg-type]
-            return None
-        text = followup_markdown(f) if fmt == "md" else followup_json(f)
-        if path is None:
-            return text
-        Path(path).write_text(text, encoding="utf-8")
-        return None
-    except OSError as exc:
-        raise BriefingError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return write_document(
+        fmt,
+        path,
+        markdown=lambda: followup_markdown(f),
+        json_text=lambda: followup_json(f),
+        docx=lambda target: followup_docx(f, target),
+    )

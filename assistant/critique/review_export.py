@@ -12,10 +12,9 @@ import json
 import time
 from pathlib import Path
 
-from assistant.core.errors import BriefingError
 from assistant.core.models import RATING_LABELS
 from assistant.critique.decisions import STATUS_LABELS, DecidedReview, FindingState, describe
-from assistant.critique.export import _STANCE, Format, _esc, _one_line, _safe
+from assistant.critique.export import _STANCE, Format, _esc, _one_line, _safe, write_document
 
 HEAD = (
     "Review of a Briefing draft. Findings marked “not yet reviewed” are the machine's and have not"
@@ -221,23 +220,11 @@ def review_json(review: DecidedReview) -> str:
 
 
 def write_review(review: DecidedReview, fmt: Format, path: Path | None) -> str | None:
-    """Render a decided review; return the text when ``path`` is None (md, json).
-
-    Raises:
-        BriefingError: an unknown format, DOCX without a path, or a file that cannot be written.
-    """
-    if fmt not in ("md", "docx", "json"):
-        raise BriefingError(f"unknown format {fmt!r}; use md, docx or json")
-    if fmt == "docx" and path is None:
-        raise BriefingError("DOCX output needs a file path (-o FILE.docx)")
-    try:
-        if fmt == "docx":
-            review_docx(review, Path(path))  # type: ignore[arg-type]
-            return None
-        text = review_markdown(review) if fmt == "md" else review_json(review)
-        if path is None:
-            return text
-        Path(path).write_text(text, encoding="utf-8")
-        return None
-    except OSError as exc:
-        raise BriefingError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Render a decided review; return the text when ``path`` is None (md, json)."""
+    return write_document(
+        fmt,
+        path,
+        markdown=lambda: review_markdown(review),
+        json_text=lambda: review_json(review),
+        docx=lambda target: review_docx(review, target),
+    )
