@@ -290,7 +290,7 @@ class LexicalStore:
         )
         return {
             "path": str(self.root),
-            "bytes": sum(f.stat().st_size for f in on_disk),
+            "bytes": sum(_size(f) for f in on_disk),
             "segments": len(view.parts),
             "rows": view.rows,
             "documents": len(view.live),
@@ -301,3 +301,11 @@ class LexicalStore:
             "broken": self.broken,
             "healthy": not (missing or extra or short or self.broken),
         }
+
+
+def _size(path: Path) -> int:
+    """A file's size; 0 when a merge renamed or removed it while the folder was being walked."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
