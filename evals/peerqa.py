@@ -5,7 +5,9 @@ or ``BRIEFING_PEERQA_DIR``; CSV columns ``question, answer, tokens_present, docu
 answer scores the share of its ``tokens_present`` found in it (case-insensitive substrings; a
 decline scores 0). The score rewards length, so the median answer length is reported beside
 it, with the same share for the top-1 and top-3 retrieved passages (what retrieval made
-available) and the declines (every question is answerable).
+available), for the best 120-word stretch of any one retrieved passage (an oracle that knows the
+terms: the ceiling for an answer of that length quoted from one place) and the declines (every
+question is answerable).
 
 ``realdocs``: our own development set (``evals/datasets/realdocs.jsonl``, written in our words)
 over ``../shared/realdocs`` (or ``BRIEFING_REALDOCS_DIR``): the share of the expected facts in
@@ -85,6 +87,17 @@ def presence(text: str, terms: Sequence[str]) -> float:
     return sum(" ".join(t.split()).lower() in body for t in terms) / len(terms) if terms else 0.0
 
 
+def best_window(texts: Sequence[str], terms: Sequence[str], words: int = 120) -> float:
+    """The most key terms any ``words``-word stretch of one passage holds (an oracle: it knows
+    the terms), the ceiling for an answer of that length quoted from one place."""
+    best = 0.0
+    for text in texts:
+        tokens = text.split()
+        for start in range(0, max(len(tokens) - words, 0) + 10, 10):
+            best = max(best, presence(" ".join(tokens[start : start + words]), terms))
+    return best
+
+
 def parts_of(text: str) -> list[str]:
     """The bodies of a multi-part answer, one per ``**n. part**`` heading (else the whole text)."""
     heads = list(_PART.finditer(text))
@@ -123,6 +136,7 @@ def score_peerqa(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any
                 "presence": presence(answer.text, case["terms"]) if answer.answered else 0.0,
                 "top1": presence(top[0], case["terms"]) if top else 0.0,
                 "top3": presence(" ".join(top[:3]), case["terms"]) if top else 0.0,
+                "window": best_window(top, case["terms"]),
                 "words": len(answer.text.split()),
                 "ms": ms,
                 "answer_ms": answer.timings.get("answer_ms", 0.0),
@@ -135,6 +149,7 @@ def score_peerqa(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any
         "key_terms": statistics.mean(r["presence"] for r in rows) if rows else None,
         "top1_key_terms": statistics.mean(r["top1"] for r in rows) if rows else None,
         "top3_key_terms": statistics.mean(r["top3"] for r in rows) if rows else None,
+        "window_key_terms": statistics.mean(r["window"] for r in rows) if rows else None,
         "declined": sum(not r["answered"] for r in rows),
         "declined_share": sum(not r["answered"] for r in rows) / len(rows) if rows else None,
         **_summary(rows),

@@ -130,10 +130,12 @@ def check_limits(
 
 
 def console_table(results: dict[str, dict[str, Any]]) -> str:
-    """One line per suite: key terms (or facts) of the answer and of the top passages, length,
+    """One line per suite: key terms (or facts) of the answer, of the top passages and of the best
+    120-word stretch of one passage (an oracle's ceiling for an answer that long), length,
     declines, latency."""
     lines = [
-        "suite      answer  top-1  top-3  words  declined  decl.P  decl.R  p50 ms (answer/total)"
+        "suite      answer  top-1  top-3  win120  words  declined  decl.P  decl.R  "
+        "p50 ms (answer/total)"
     ]
     for name, result in results.items():
         if "skipped" in result:
@@ -141,12 +143,12 @@ def console_table(results: dict[str, dict[str, Any]]) -> str:
             continue
         m = result["metrics"]
         key = "key_terms" if name == "peerqa" else "facts"
-        cells = [m.get(key), m.get(f"top1_{key}"), m.get(f"top3_{key}")]
+        cells = [m.get(key), m.get(f"top1_{key}"), m.get(f"top3_{key}"), m.get(f"window_{key}")]
         declined = m.get("declined", "")
         lines.append(
             f"{name:<10} "
             + "  ".join("  —  " if v is None else f"{v:5.3f}" for v in cells)
-            + f"  {m['median_words'] or 0:5.0f}  {declined!s:>8}  "
+            + f"   {m['median_words'] or 0:5.0f}  {declined!s:>8}  "
             + "  ".join(
                 "  —   " if m.get(k) is None else f"{m[k]:6.3f}"
                 for k in ("decline_precision", "decline_recall")

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.briefing import Scored, compose
 from assistant.answer.citations import squash
+from assistant.answer.evidence import Evidence, check_kind
 from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
-from assistant.answer.questions import currency, part_query, split_question
+from assistant.answer.questions import currency, part_query, split_question, wanted_kind
 from assistant.answer.units import display, split_units
+from assistant.core.models import Passage
 from assistant.core.settings import Settings
 from assistant.service import build_service
 from tests.conftest import CORPUS, REALDOCS, ROOT
@@ -132,6 +135,66 @@ def test_a_part_that_refers_back_is_retrieved_with_its_subject():
 
 
 # -- the sample corpus ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What hourly rate does the team charge partner agencies?", "money"),
+        ("How much salary should a product owner earn?", "money"),
+        ("What fine does an agency pay for skipping a review?", "money"),
+        ("What is the name of the approach used in manpower management?", None),
+        ("What is the name of the contact person for the report?", "person"),
+        ("How many hospitals did the network close?", "count"),
+    ],
+)
+def test_the_kind_of_fact_asked_for(question, kind):
+    found = wanted_kind(question)
+    assert (found[0] if found else None) == kind
+
+
+def _passage(n: int, text: str, doc_id: str = "d1") -> Passage:
+    return Passage(
+        n=n, chunk_id=f"{doc_id}-{n}", doc_id=doc_id, title="T", source="t.pdf", doc_type="other",
+        page=n,
+        section="", start=0, end=len(text), text=text, score=0.6,
+    )  # fmt: skip
+
+
+def _ranked(passages: list[Passage]) -> list[Scored]:
+    ranked = []
+    for p in passages:
+        units = split_units(p.n, p.text)
+        ranked += [Scored(u, p, 1.0 - 0.01 * len(ranked), 1.0, units) for u in units]
+    return ranked
+
+
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("The network runs 153 hospitals and 700 clinics across the country.", False),
+        (
+            "The network reviewed how its hospitals treat patients with chronic heart failure "
+            "over the years before its 2004 survey.",
+            True,
+        ),
+    ],
+)
+def test_a_count_needs_a_figure_beside_the_thing_counted(text, declined):
+    passages = [_passage(1, text)]
+    evidence = Evidence()
+    check_kind("How many hospitals does the network run?", passages, _ranked(passages), evidence)
+    assert (evidence.kind_missing == "count") is declined
+
+
+def test_the_lead_keeps_its_paragraph_and_repeated_sentences_are_quoted_once():
+    lead = "There are two main approaches to managing defence."
+    rest = "The first identifies problems. The second finds solutions for them."
+    passages = [_passage(1, f"{lead} {rest}"), _passage(2, f"{lead} Other matters follow here.")]
+    pieces = compose(_ranked(passages), budget=120, floor=0.0)
+    quoted = [" ".join(u.raw for u in p.units) for p in pieces]
+    assert quoted[0] == f"{lead} {rest}"  # what answers follows the sentence naming the subject
+    assert sum(q.count(lead) for q in quoted) == 1
 
 
 @pytest.fixture(scope="module")

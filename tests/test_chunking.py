@@ -39,6 +39,11 @@ def chunker(embedder):
         ("1 e-Customs 12.5 14.0 16.0 42.5", None),
         ("3 the minister chairs the board", None),
         ("11 The guide for accessing e-procurement is at https://example.org", None),
+        ("1 NATO-EAPC stands for North Atlantic Treaty Organisation – Euro Atlantic Coun-", None),
+        ("7 NATO-Russia Council Working Group Programme 2004, Annex 1, Conclusions of the", None),
+        ("10 See United States Department of Defense Directive", None),
+        ("11 Collective defence.39", None),
+        ("3 Risks and their owners", (1, "3 Risks and their owners")),
     ],
     ids=[
         "numbered",
@@ -49,6 +54,11 @@ def chunker(embedder):
         "table-row",
         "lowercase",
         "footnote-url",
+        "footnote-wrapped",
+        "footnote-ends-on-the",
+        "footnote-see",
+        "footnote-mark",
+        "heading-with-and",
     ],
 )
 def test_heading_of_classifies_lines(line, expected):

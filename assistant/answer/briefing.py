@@ -1,9 +1,9 @@
 """Composing a briefing from scored units: the most direct statement first, then key points.
 
-Each piece is a whole unit as the document wrote it: a sentence with the next one when it
-carries on ("for several reasons. Firstly..."), a lead-in with its items, an item or a row with
-its lead-in. Pieces are quoted verbatim (words broken across lines rejoined) and cited [n];
-when several documents speak, the pieces are grouped under each document's title.
+Each piece is a whole unit as the document wrote it: a sentence with the rest of its paragraph
+as far as the budget allows, a lead-in with its items, an item or a row with its lead-in.
+Pieces are quoted verbatim (words broken across lines rejoined) and cited [n]; when several
+documents speak, the pieces are grouped under each document's title.
 """
 
 from __future__ import annotations
@@ -16,13 +16,6 @@ from assistant.answer.units import Unit, display
 from assistant.core.models import Passage
 from assistant.core.text import tokenize
 
-_CARRIES_ON = re.compile(
-    r"^(?:firstly|secondly|thirdly|first|second|third|finally|also|in addition|moreover|"
-    r"furthermore|"
-    r"this|these|that|those|it|they|such|thus|therefore|hence|however|for example|for instance|"
-    r"in particular|namely|specifically|as a result|in other words)\b",
-    re.IGNORECASE,
-)
 _BULLET_MARK = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|o\s+)")
 MAX_POINTS = 4
 PIECE_OVERHEAD = 2  # the [n] marker and the bullet count as words of the answer
@@ -90,22 +83,24 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
             words += other.words
         return chosen
     if unit.kind == "sentence":
+        # The rest of the paragraph while it fits: what answers a question often follows the
+        # sentence that names its subject ("There are two approaches." "The first...").
         for other in units[unit.order + 1 :]:
             if (
                 other.segment != unit.segment
                 or other.kind != "sentence"
                 or other.junk
                 or (other.passage_n, other.order) in used
+                or words + other.words > budget
             ):
-                break
-            carries = bool(_CARRIES_ON.match(other.raw.strip())) or unit.raw.rstrip().endswith(":")
-            if not (carries or words < 18) or words + other.words > budget:
                 break
             chosen.append(other)
             words += other.words
-            if not carries:
-                break
     return chosen
+
+
+def _said(unit: Unit) -> str:
+    return " ".join(unit.raw.lower().split())
 
 
 def _overlaps(tokens: set[str], taken: list[set[str]]) -> bool:
@@ -120,6 +115,7 @@ def compose(
         return []
     pieces: list[Piece] = []
     used: set[tuple[int, int]] = set()
+    said: set[str] = set()
     taken: list[set[str]] = []
     total = 0
     top = ranked[0].score
@@ -134,6 +130,9 @@ def compose(
         room = int(budget * LEAD_SHARE) if not pieces else budget - total
         units = _expand(item, room, used)
         units = [u for u in units if (u.passage_n, u.order) not in used] or units
+        units = [u for u in units if _said(u) not in said]  # overlapping chunks repeat text
+        if not units:
+            continue
         tokens = set(tokenize(" ".join(u.raw for u in units)))
         if _overlaps(tokens, taken):
             continue
@@ -142,6 +141,7 @@ def compose(
             continue
         pieces.append(Piece(item.passage, units))
         used.update((u.passage_n, u.order) for u in units)
+        said.update(_said(u) for u in units)
         taken.append(tokens)
         total += words
     return pieces

@@ -10,6 +10,7 @@ they carry (a term in the unit's paragraph, section heading or document title co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
@@ -31,6 +32,10 @@ DECLINE_WEIGHTS = {
     "focus": 1.58,
 }
 KINDS = ("money", "share", "count", "date", "person")
+COUNTED = re.compile(
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|hundreds|dozen|dozens|thousands?|millions?|several|both|single|all|no"
+)
 SEGMENT_CREDIT = 0.5  # a key term elsewhere in the unit's paragraph or list counts half
 CONTEXT_CREDIT = 0.5  # in its section heading or the document title
 
@@ -77,7 +82,8 @@ def check_kind(
         near = " ".join(
             " ".join(u.raw for u in s.units if u.segment == s.unit.segment) for s in ranked[:3]
         ).lower()
-        evidence.focus = sum(t[: max(4, len(t) - 2)] in near for t in focus) / len(focus)
+        found = [_starts_word(t[: max(4, len(t) - 2)], near) for t in focus]
+        evidence.focus = sum(found) / len(focus)
     kind, money = wanted_kind(question), currency(question)
     top = ranked[0].lexical if ranked else 0.0  # the fact must sit where the subject is
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
@@ -85,6 +91,8 @@ def check_kind(
         evidence.kind_missing = money
     elif kind and not kind[1].search(best):
         evidence.kind_missing = kind[0]
+    elif kind and kind[0] == "count" and focus and not _counted(focus, best):
+        evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
 
 
 def rank_units(
@@ -120,6 +128,24 @@ def rank_units(
         lexical /= total
         out.append(Scored(unit, passage, base + scale * lexical, lexical, units))
     return out
+
+
+def _counted(focus: list[str], text: str, reach: int = 6) -> bool:
+    """Whether a figure or number word stands within ``reach`` words of the counted thing
+    (matched by its first letters: lots, Lot 1; organisations, organizations)."""
+    words = text.lower().split()
+    stems = [t[: max(3, min(len(t) - 1, 5))] for t in focus]
+    for i, word in enumerate(words):
+        if any(word.lstrip("(\"'").startswith(stem) for stem in stems):
+            near = words[max(0, i - reach) : i + reach + 1]
+            if any(COUNTED.fullmatch(w.strip(".,;:()\"'")) for w in near):
+                return True
+    return False
+
+
+def _starts_word(stem: str, text: str) -> bool:
+    """Whether a word of the text starts with the stem ("fine" is not in "define")."""
+    return re.search(rf"(?<![\w-]){re.escape(stem)}", text) is not None
 
 
 def mentions(name: str, text: str) -> bool:

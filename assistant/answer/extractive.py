@@ -38,6 +38,7 @@ PART_NOT_ANSWERED = "The documents do not appear to answer this part."
 DEFAULT_MIN_EVIDENCE = 0.2
 WHO_BONUS = 0.1  # added to a unit naming a lead body when the question asks who
 OFF_SUBJECT = 0.6  # weight of a passage that names none of the question's names or codes
+MEANING_SHARE = 0.4  # of a re-scored unit's score that comes from its meaning (cosine)
 MEANING_WORDS = 40  # words of a passage embedded to check its meaning (short inputs stay fast)
 DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
 MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
@@ -65,7 +66,8 @@ class ExtractiveAnswerer:
         min_score: evidence log-odds below which the documents "do not appear to answer".
         max_sentences: key points after the opening statement.
         answer_words: about how many words of quoted text an answer has.
-        dense_units: best units per question re-scored by meaning (0: off; it costs ~20 ms each).
+        dense_units: best units per question re-scored by meaning, one batch of short texts
+            (0: off). 20 raised the peer-qa key terms from 0.656 to 0.675 for ~40 ms.
     """
 
     name = "extractive"
@@ -76,7 +78,7 @@ class ExtractiveAnswerer:
         min_score: float = DEFAULT_MIN_EVIDENCE,
         max_sentences: int = 4,
         answer_words: int = 120,
-        dense_units: int = 0,
+        dense_units: int = 20,
     ) -> None:
         if answer_words < 20:
             raise ValueError(f"answer_words must be at least 20, got {answer_words}")
@@ -170,11 +172,11 @@ class ExtractiveAnswerer:
                 if NAMES_SOMEONE.search(scored.unit.raw):
                     scored.score += WHO_BONUS
         ranked.sort(key=lambda s: -s.score)
-        if self.dense_units and ranked:
-            self._add_meaning(question, ranked)
         if ranked:
             evidence.best_lexical = ranked[0].lexical
-        check_kind(question, passages, ranked, evidence)
+        check_kind(question, passages, ranked, evidence)  # on the key-term order it was fitted on
+        if self.dense_units and ranked:
+            self._add_meaning(question, ranked)
         return ranked, evidence
 
     def _meaning(self, question: str, passages: list[Passage]) -> float:
@@ -200,7 +202,8 @@ class ExtractiveAnswerer:
         texts = [" ".join(s.unit.raw.split()[:MEANING_WORDS]) for s in head]
         vectors = self._embed([question, *texts])
         for scored, text in zip(head, texts, strict=True):
-            scored.score = 0.6 * scored.score + 0.4 * float(vectors[text] @ vectors[question])
+            cosine = float(vectors[text] @ vectors[question])
+            scored.score = (1 - MEANING_SHARE) * scored.score + MEANING_SHARE * cosine
         ranked[: len(head)] = sorted(head, key=lambda s: -s.score)
 
     # -- answers -------------------------------------------------------------------------------

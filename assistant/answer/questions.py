@@ -41,7 +41,9 @@ _WANTS = [
             r"\bhow much\b.*\b(?:cost|spend|budget|fund|money|pay|invest)"
             r"|\b(?:budget|cost|funding|spend|spent|price|allocation)\b.*"
             r"\b(?:how much|what|total)\b"
-            r"|\bwhat\b.*\b(?:budget|cost|funding)\b|\bin (?:tenge|dollars|euros|pounds)\b",
+            r"|\bwhat\b.*\b(?:budget|cost|funding)\b|\bin (?:tenge|dollars|euros|pounds)\b"
+            r"|\b(?:how much|what|which)\s+(?:\w+\s+)?(?:salary|salaries|wages?|fees?|fines?|"
+            r"hourly rate|prices?|charges?)\b",
             re.I,
         ),
         re.compile(  # an amount: a currency sign or code, or millions (a bare year is not one)
@@ -90,7 +92,10 @@ _WANTS.append(
     (
         "person",
         re.compile(
-            r"\bname of the\b|^\s*who is the\b|\bwhich person\b|^\s*who (?:signed|wrote)\b", re.I
+            r"\bname of the (?:\w+ )?(?:person|official|minister|director|head|chair|author|"
+            r"editor|contact|officer|manager|leader|secretary)\b"
+            r"|^\s*who is the\b|\bwhich person\b|^\s*who (?:signed|wrote)\b",
+            re.I,
         ),
         re.compile(
             rf"\b(?:Mr|Ms|Mrs|Dr|Prof)\.?\s+[A-Z]|\b{_NOT_A_NAME}[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?"

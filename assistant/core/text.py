@@ -43,6 +43,10 @@ def safe_file_name(name: str, limit: int = 100) -> str:
 # Structure: headings, sentences, list items and table rows.
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\S.{1,100})$")
+# A numbered footnote, not a heading: it wraps ("...Partnership Coun-"), cites ("See ...",
+# "Ibid."), or ends on a note mark ("Collective defence.39").
+_WRAPPED_NOTE = re.compile(r"\w-$|^(?:see|cf\.|ibid|source:|available at)\b|[a-z][.,]\d+$", re.I)
+_NEVER_LAST = frozenset("the of and to in for a an with on by or as at from that which".split())
 _ITEM = re.compile(r"^(?:[-*•·▪◦–]\s|\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]\s|\|)")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9•])")
 # Words after which a full stop does not end a sentence ("p. 13", "e.g. X", "No. 418").
@@ -71,8 +75,10 @@ def heading_of(line: str) -> tuple[int, str] | None:
         or "http" in title
         or "www." in title
         or sum(w.replace(",", "").replace(".", "").isdigit() for w in words) > len(words) // 3
+        or _WRAPPED_NOTE.search(title) is not None
+        or words[-1].lower() in _NEVER_LAST
     ):
-        return None
+        return None  # a sentence, a table row, or a numbered footnote wrapped onto a next line
     return number.count(".") + 1, f"{number} {title.strip()}"
 
 
