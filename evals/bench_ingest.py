@@ -619,6 +619,7 @@ class _Runner:
             ANONYMIZED_TELEMETRY="False",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         )
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -637,9 +638,10 @@ class _Runner:
             tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[
                 -1:
             ] or ["?"]
-            return {"error": f"exit {code}: {tail[0][:200]}", "wall_s": wall}
+            return {"error": f"exit {code}: {tail[0][:200]}", "wall_s": wall, "load": load}
         result = json.loads(result_path.read_text(encoding="utf-8"))
         result["wall_s"] = wall
+        result["load"] = load
         result["tree_peak_kib"] = max(sampler.peak_kib, result["self_maxrss_kib"])
         return result
 
@@ -908,8 +910,9 @@ def _render(
         f"Ingest throughput, measured {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {os.cpu_count()} CPUs "
         f"(torch_threads={settings.torch_threads}, parse_workers={settings.parse_workers}, "
         f"embedding_batch_size={settings.embedding_batch_size}, chunk_tokens={settings.chunk_tokens}, "
-        f"model {settings.embedding_model}). Medians of the runs per input (requested {repeat}; done: {repeats}); "
-        f"ratios are against the baseline and floor measured in the same run. Whole bench: {total_s:.0f} s.",
+        f"model {settings.embedding_model}, {_precision_note(settings)}). Medians of the runs per input (requested {repeat}; done: {repeats}); "
+        f"ratios are against the baseline and floor measured in the same run. Whole bench: {total_s:.0f} s. "
+        + _load_note(inputs),
     ]
     bullets = [
         "Every measurement ran in a fresh child process (`python -m evals.bench_ingest --worker`) with a fresh "
@@ -933,6 +936,10 @@ def _render(
             f"({i.chars / max(i.pages, 1):,.0f} per page){_set_aside(i)}."
             for i in inputs
         ],
+        "Target (a) time ≤ 0.8 × (c1 + c2) is this bench's own, not issue 11's, and is out of reach by "
+        "construction while (a) embeds the same texts as (c2) with the same embedder in one torch stream: "
+        "(a) ≥ (c2), so it needs (c1) ≥ 0.25 × (c2), and extraction is 5–15% of embedding here. It stays as "
+        "a measure of how much of the parsing, chunking and upserting (a) hides behind its embedding.",
         *notes,
     ]
     return "\n".join(
@@ -951,6 +958,32 @@ def _render(
             *[f"- {b}" for b in bullets],
             SECTION_END,
         ]
+    )
+
+
+def _load_note(inputs: list[_Input]) -> str:
+    loads = [r["load"] for i in inputs for runs in i.runs.values() for r in runs if "load" in r]
+    if not loads:
+        return ""
+    note = f"1-minute load average at the start of each child: {min(loads):.1f}–{max(loads):.1f}"
+    # the bench alone keeps it near the core count ((a) embeds on one core, parses on the other;
+    # a 1-minute average also carries the previous child's work)
+    if max(loads) > (os.cpu_count() or 1) + 0.5:
+        note += (
+            f": **other jobs shared these {os.cpu_count()} cores, so times and ratios are noisy**"
+            " (each variant ran at another moment of that load)"
+        )
+    return note + "."
+
+
+def _precision_note(settings: Any) -> str:
+    from assistant.core.embeddings import cpu_has_bf16, resolve_precision
+
+    resolved = resolve_precision(settings.embedding_precision)
+    amx = "AMX" if cpu_has_bf16() else "no AMX"
+    return (
+        f"embedding_precision={settings.embedding_precision} → {resolved} for (a) and (c2) ({amx}); "
+        "(b) always fp32"
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,18 @@ class VectorStore:
     """Chunks with their vectors and metadata in one Chroma collection."""
 
     def __init__(
-        self, settings: Settings, model_name: str, dimension: int, fingerprint: str = ""
+        self,
+        settings: Settings,
+        model_name: str,
+        dimension: int,
+        fingerprint: str = "",
+        adopt: Callable[[str], bool] | None = None,
     ) -> None:
+        """Open (or create) the collection for this embedding model.
+
+        ``adopt(recorded)`` lets the embedder switch to the precision the collection was built
+        with (int8 or fp32/bf16) when that is all that differs; else a mismatch is refused.
+        """
         self.data_dir = settings.data_dir
         self.location = settings.chroma_url or str(settings.chroma_path)
         self.read_only = not settings.chroma_url and not is_writable(settings.chroma_path)
@@ -100,6 +110,8 @@ class VectorStore:
             )
         found = self._collection.metadata or {}
         recorded = found.get("embedding_fingerprint")
+        if adopt and fingerprint and recorded and recorded != fingerprint and adopt(str(recorded)):
+            fingerprint = str(recorded)  # query vectors now come in the store's own precision
         if (found.get("embedding_model"), found.get("dimension")) != (model_name, dimension) or (
             fingerprint and recorded and recorded != fingerprint
         ):
@@ -125,6 +137,13 @@ class VectorStore:
 
     def count(self) -> int:
         return int(self._collection.count())
+
+    def warm(self) -> None:
+        """Load the vector index into memory now (Chroma loads it on first use: 0.7 s at 100k)."""
+        if self.count():
+            probe = np.zeros((1, self.dimension), dtype=np.float32)
+            probe[0, 0] = 1.0
+            self._collection.query(query_embeddings=probe, n_results=1, include=[])
 
     def upsert(
         self,
@@ -202,6 +221,27 @@ class VectorStore:
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
         return [by_id[i] for i in ids if i in by_id]
+
+    def nearest(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ids of the k nearest chunks with their cosine similarity, nothing else read.
+
+        The search itself is 1.5-4 ms at 100k chunks; reading the 30 hits' texts and metadata
+        with it costs 5-6 ms more, so a caller that keeps only a few reads those by id (``get``).
+        """
+        if k <= 0:
+            return []
+        got = self._collection.query(
+            query_embeddings=vector.reshape(1, -1),
+            n_results=k,
+            where=where or None,
+            include=["distances"],
+        )
+        return [
+            (cid, 1.0 - float(dist))
+            for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
 
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
