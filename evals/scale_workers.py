@@ -182,7 +182,10 @@ def first_answer(settings: Any, variant: str, question: str) -> dict[str, Any]:
     """A new process's first answer, split into model load, store open, index open, answer."""
     t0 = time.perf_counter()
     service = open_service(settings, variant)
-    service.embeddings.embed(["warm-up"])
+    if variant == "new":  # as `briefing ask`: the store opens in a thread while the model loads
+        service.warm_up()
+    else:
+        service.embeddings.embed(["warm-up"])
     t_model = time.perf_counter()
     service.store.count()
     t_store = time.perf_counter()
@@ -194,8 +197,18 @@ def first_answer(settings: Any, variant: str, question: str) -> dict[str, Any]:
     return {
         "model_s": t_model - t0, "store_s": t_store - t_model, "index_s": t_index - t_store,
         "answer_s": t_answer - t_index, "after_model_s": t_answer - t_model, "rows": rows,
+        "whole_s": t_answer - t0,
         **rss_gib(),
     }  # fmt: skip
+
+
+def model_alone(settings: Any) -> dict[str, Any]:
+    """A new process that only loads the embedding model and embeds one text (the baseline)."""
+    from assistant.core.embeddings import make_embeddings
+
+    t0 = time.perf_counter()
+    make_embeddings(settings).embed(["warm-up"])
+    return {"model_s": time.perf_counter() - t0, **rss_gib()}
 
 
 def serve(settings: Any, variant: str, queries: list[str], tmp: Path) -> dict[str, Any]:

@@ -109,41 +109,54 @@ class Retriever:
         index = self.lexical_index(ready)
         # The lexical index holds only ready documents; the store may also hold pending ones.
         unfiltered = filters.is_empty() and self.manifest.all_settled()
-        candidates: dict[str, Candidate] = {}
+        ranks: dict[str, list[Any]] = {}  # chunk id -> [dense rank, lexical rank, dense score]
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed([query])[0]
             where = {} if unfiltered else _where(filters, ready)
-            for rank, chunk in enumerate(
-                self.store.query(vector, self.settings.dense_k, where) if where is not None else []
-            ):
-                candidates[chunk.id] = Candidate(chunk, dense_rank=rank, dense_score=chunk.score)
+            nearest = self.store.nearest(vector, self.settings.dense_k, where)
+            for rank, (chunk_id, score) in enumerate(nearest if where is not None else []):
+                ranks[chunk_id] = [rank, None, score]
         if mode in ("hybrid", "lexical"):
             docs = None if filters.is_empty() else self._allowed(filters, ready)
-            hits = index.search(query, self.settings.lexical_k, docs)
-            wanted = [h.chunk_id for h in hits if h.chunk_id not in candidates]
-            fetched = {c.id: c for c in self.store.get(wanted)} if wanted else {}
-            for rank, hit in enumerate(hits):
-                if hit.chunk_id in candidates:
-                    candidates[hit.chunk_id].lexical_rank = rank
-                elif hit.chunk_id in fetched:
-                    candidates[hit.chunk_id] = Candidate(fetched[hit.chunk_id], lexical_rank=rank)
-        for cand in candidates.values():
-            cand.fused = sum(
+            for rank, hit in enumerate(index.search(query, self.settings.lexical_k, docs)):
+                ranks.setdefault(hit.chunk_id, [None, None, 0.0])[1] = rank
+        fused = {
+            chunk_id: sum(
                 weight / (self.settings.rrf_k + rank + 1)
                 for weight, rank in (
-                    (self.settings.dense_weight, cand.dense_rank),
-                    (self.settings.lexical_weight, cand.lexical_rank),
+                    (self.settings.dense_weight, dense),
+                    (self.settings.lexical_weight, lexical),
                 )
                 if rank is not None
             )
-        ordered = sorted(candidates.values(), key=lambda c: (-c.fused, c.chunk.id))
-        if self.settings.reranker_model and ordered:
-            ordered = self._rerank(query, ordered)
-        chosen = _diversify(ordered, k, self.settings.max_per_page)
+            for chunk_id, (dense, lexical, _) in ranks.items()
+        }
+        order = sorted(ranks, key=lambda c: (-fused[c], c))
+        if self.settings.reranker_model and order:
+            ordered = self._rerank(query, self._candidates(order, ranks, fused))
+            chosen = _diversify(ordered, k, self.settings.max_per_page)
+        else:  # texts and metadata are read for the passages kept, a few at a time, by id
+            chosen, start = [], 0
+            used: dict[tuple[str, int], int] = {}
+            while len(chosen) < k and start < len(order):
+                batch = self._candidates(order[start : start + 2 * k], ranks, fused)
+                start += 2 * k
+                chosen += _diversify(batch, k - len(chosen), self.settings.max_per_page, used)
         nexts = self._neighbours(chosen, index)
         passages = [self._passage(n, cand, nexts) for n, cand in enumerate(chosen, start=1)]
         self.timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         return passages
+
+    def _candidates(
+        self, ids: list[str], ranks: dict[str, list[Any]], fused: dict[str, float]
+    ) -> list[Candidate]:
+        """Candidates for these chunk ids in order, read by id (chunks gone since are left out)."""
+        found = {c.id: c for c in self.store.get(ids)}
+        return [
+            Candidate(found[i], ranks[i][0], ranks[i][1], ranks[i][2], fused[i])
+            for i in ids
+            if i in found
+        ]
 
     def _rerank(self, query: str, ordered: list[Candidate]) -> list[Candidate]:
         if self._reranker is None:
@@ -239,9 +252,17 @@ def _where(filters: Filters, ready: set[str]) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _diversify(ordered: list[Candidate], k: int, per_page: int) -> list[Candidate]:
+def _diversify(
+    ordered: list[Candidate],
+    k: int,
+    per_page: int,
+    used: dict[tuple[str, int], int] | None = None,
+) -> list[Candidate]:
+    """The first k candidates, at most ``per_page`` a page (``used``: earlier picks per page)."""
     chosen: list[Candidate] = []
-    used: dict[tuple[str, int], int] = {}
+    used = {} if used is None else used
+    if k <= 0:
+        return chosen
     for cand in ordered:
         key = (cand.chunk.metadata["doc_id"], cand.chunk.metadata["page"])
         if used.get(key, 0) >= per_page:

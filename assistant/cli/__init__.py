@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "ask":
             p.add_argument("question")
             p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+            p.add_argument(
+                "--local",
+                action="store_true",
+                help="answer in this process, even when `briefing serve` runs on the data dir "
+                "(else it answers, over the socket in the data dir; --backend implies --local)",
+            )
         p.add_argument(
             "--doc-type",
             action="append",

@@ -23,20 +23,27 @@ def _answer_service(args: argparse.Namespace, settings: Settings) -> Any:
     if args.backend:
         settings = settings.model_copy(update={"answer_backend": args.backend})
     service = build_service(settings)
-    if not service.manifest.ready_ids():
+    try:
+        service.require_ready()
+        service.warm_up()  # the model loads while the store opens
+    except BaseException:
         service.close()
-        raise BriefingError(
-            f"no documents are ready in {settings.data_dir}; run: briefing ingest corpus/documents"
-        )
+        raise
     return service
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    service = _answer_service(args, settings)
-    try:
-        answer = service.ask(args.question, filters=_filters(args, service))
-    finally:
-        service.close()
+    answer = None
+    if not (args.local or args.backend):
+        from assistant.cli.remote import ask_served
+
+        answer = ask_served(settings, args.question, args.document, args.doc_type)
+    if answer is None:
+        service = _answer_service(args, settings)
+        try:
+            answer = service.ask(args.question, filters=_filters(args, service))
+        finally:
+            service.close()
     print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
     return 0
 
