@@ -18,7 +18,7 @@ import yaml
 
 from assistant.core.errors import IngestError
 from assistant.core.guard import looks_like_instruction_title
-from assistant.core.text import display_name, normalise
+from assistant.core.text import display_name, normalise, printed_title
 from ingest.caps import cap_pages as _cap_pages
 from ingest.caps import check_zip_inflation
 
@@ -221,6 +221,7 @@ def assemble_pdf(
         )
     pages = _cap_pages(pages, limits, notes)
     meta_title = "" if info.title.lower().startswith("untitled") else info.title
+    meta_title = printed_title(meta_title, pages[:2])
     title = _title(path, meta_title, _first_heading(pages))
     year = _year_of(title, info.created[2:6] if info.created.startswith("D:") else None)
     return LoadedDocument(pages, title, "pdf", year, notes=notes)

@@ -15,8 +15,10 @@ from assistant.core.errors import (
     StoreLockedError,
 )
 from assistant.core.locking import WriterLock
+from assistant.core.text import printed_title
 from assistant.service import build_service
-from tests.conftest import ROOT, write_pdf
+from ingest.loaders import Limits, load_file
+from tests.conftest import REALDOCS, ROOT, write_pdf
 
 PLAN_PAGES = [
     "1 Introduction\nThe Republic plans a national identity service. The programme runs from 2025 "
@@ -230,3 +232,40 @@ def test_hf_offline_does_not_break_model_loading(tmp_path):
         env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)},
     )
     assert proc.stdout.strip() == "384", proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("title", "pages", "expected"),
+    [
+        (  # a running header glued on by the publishing tool
+            "Digital Services Field GuideGovernment Technology: State Field Guide",
+            ["Digital Services\nField Guide\nA guide for agencies"],
+            "Digital Services Field Guide",
+        ),
+        (
+            "National Plan 2025",
+            ["National Plan 2025\nMinistry of Digital Affairs"],
+            "National Plan 2025",
+        ),
+        ("National Plan 2025", [""], "National Plan 2025"),  # a cover with no text: kept
+        (
+            "The Plan for Digital Public Services",
+            ["The Plan was approved"],
+            "The Plan for Digital Public Services",
+        ),
+    ],
+    ids=["glued", "printed", "no-text", "too-short-a-run"],
+)
+def test_a_pdf_title_is_cut_to_what_its_cover_prints(title, pages, expected):
+    assert printed_title(title, pages) == expected
+
+
+def test_real_pdf_titles_lose_the_glued_running_header():
+    path = REALDOCS / "18f-derisking-federal-field-guide.pdf"
+    if not path.is_file():
+        pytest.skip("../shared/realdocs is not beside the repository")
+    # the file's metadata says "...Federal Agency Field GuideGovernment Technology: State Field Guide"
+    assert (
+        load_file(path, Limits()).title
+        == "De-risking Government Technology: Federal Agency Field Guide"
+    )

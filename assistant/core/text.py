@@ -165,3 +165,25 @@ def tokenize(text: str) -> list[str]:
             token = token[:-1]  # light plural folding: budgets -> budget
         out.append(token)
     return out
+
+
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")  # "GuideGovernment": Guide, Government
+
+
+def printed_title(title: str, pages: list[str]) -> str:
+    """A metadata title cut to what the first pages print, when they print its start.
+
+    Publishing tools glue running headers onto PDF titles ("… Field GuideGovernment Technology:
+    State Field Guide"); the cover prints the real one. The title is cut after its longest run
+    of leading words that the pages print in order, when that run is at least three words and
+    two fifths of the title; otherwise (a cover without text, a title not printed) it stays.
+    """
+    spans = [m.span() for m in _WORD.finditer(title)]
+    words = [title[a:b].lower() for a, b in spans]
+    printed = " " + " ".join(m.group(0).lower() for p in pages for m in _WORD.finditer(p)) + " "
+    run = 0
+    while run < len(words) and f" {' '.join(words[: run + 1])} " in printed:
+        run += 1
+    if run == len(words) or run < 3 or run < 0.4 * len(words):
+        return title
+    return title[: spans[run - 1][1]].rstrip(" :;,–-")
