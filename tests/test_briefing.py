@@ -170,20 +170,31 @@ def _ranked(passages: list[Passage]) -> list[Scored]:
 
 
 @pytest.mark.parametrize(
-    ("text", "declined"),
+    ("question", "text", "declined"),
     [
-        ("The network runs 153 hospitals and 700 clinics across the country.", False),
         (
+            "How many hospitals does the network run?",
+            "The network runs 153 hospitals and 700 clinics across the country.",
+            False,
+        ),
+        (
+            "How many hospitals does the network run?",
             "The network reviewed how its hospitals treat patients with chronic heart failure "
             "over the years before its 2004 survey.",
             True,
         ),
+        (  # "a ... for each" answers a "how many ... per" question
+            "How many standard outlets are required for each elevator?",
+            "Provide a standard outlet in the elevator machine room for each elevator.",
+            False,
+        ),
     ],
+    ids=["figure-beside", "figure-elsewhere", "a-for-each"],
 )
-def test_a_count_needs_a_figure_beside_the_thing_counted(text, declined):
+def test_a_count_needs_a_figure_beside_the_thing_counted(question, text, declined):
     passages = [_passage(1, text)]
     evidence = Evidence()
-    check_kind("How many hospitals does the network run?", passages, _ranked(passages), evidence)
+    check_kind(question, passages, _ranked(passages), evidence)
     assert (evidence.kind_missing == "count") is declined
 
 

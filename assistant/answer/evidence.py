@@ -130,17 +130,21 @@ def rank_units(
     return out
 
 
-def _counted(focus: list[str], text: str, reach: int = 6) -> bool:
+def _counted(focus: list[str], text: str, reach: int = 10) -> bool:
     """Whether a figure or number word stands within ``reach`` words of the counted thing
-    (matched by its first letters: lots, Lot 1; organisations, organizations)."""
-    words = text.lower().split()
+    (matched by its first letters: lots, Lot 1; organisations, organizations), or "a", "an" or
+    "each" just before it ("a standard work area outlet ... for each elevator")."""
+    words = [w.strip(".,;:()\"'") for w in text.lower().split()]
     stems = [t[: max(3, min(len(t) - 1, 5))] for t in focus]
     for i, word in enumerate(words):
-        if any(word.lstrip("(\"'").startswith(stem) for stem in stems):
+        if any(word.startswith(stem) for stem in stems):
             near = words[max(0, i - reach) : i + reach + 1]
-            if any(COUNTED.fullmatch(w.strip(".,;:()\"'")) for w in near):
+            if any(COUNTED.fullmatch(w) for w in near) or (i and words[i - 1] in _ONE):
                 return True
     return False
+
+
+_ONE = frozenset({"a", "an", "each", "every", "per"})
 
 
 def _starts_word(stem: str, text: str) -> bool:

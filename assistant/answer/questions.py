@@ -32,7 +32,7 @@ _CURRENCY = re.compile(
 )
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|dozen|single|both"
+    r"hundred|dozen|single|both|each|every"
 )
 _WANTS = [
     (
