@@ -67,6 +67,21 @@ def test_glossaries_and_captions_are_not_answer_material():
 # -- units ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [  # a caption with a footnote glued on ends with a full stop and is still a caption
+        (
+            "Figure 2: Example of Using Performance Information aThe Council is a nonprofit.",
+            "caption",
+        ),
+        ("Table 3 – Budget by line and year", "caption"),
+        ("Figure 2 shows how an agency used performance information.", None),
+    ],
+)
+def test_labelled_captions_are_not_answer_material(text, reason):
+    assert unit_junk_reason(text) == reason
+
+
 def test_items_keep_their_lead_in_and_furniture_breaks_sentences():
     text = (
         "2.1 Eligibility\n"

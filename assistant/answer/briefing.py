@@ -32,6 +32,11 @@ class Scored:
     score: float
     lexical: float
     units: list[Unit] = field(default_factory=list)  # every unit of the same passage, in order
+    key: float = -1.0  # the score from key terms alone, before any re-ranking by meaning
+
+    def __post_init__(self) -> None:
+        if self.key < 0:
+            self.key = self.score
 
 
 @dataclass
@@ -59,7 +64,7 @@ class Piece:
 
 
 def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]:
-    """The unit with what completes it: its lead-in, its items, or the sentence that carries on."""
+    """The unit with what completes it: its lead-in, its items, or the rest of its paragraph."""
     units = best.units
     unit = best.unit
     chosen = [unit]
@@ -118,12 +123,13 @@ def compose(
     said: set[str] = set()
     taken: list[set[str]] = []
     total = 0
-    top = ranked[0].score
+    top = max(r.key for r in ranked)  # key points must carry the question's terms, not only
+    # its meaning: re-ranking by meaning narrows the scores' spread and let filler through
     for item in ranked:
         if len(pieces) >= max_pieces or total >= budget:
             break
-        if pieces and item.score < max(floor, top * RELATIVE_FLOOR):
-            break
+        if pieces and item.key < max(floor, top * RELATIVE_FLOOR):
+            continue
         key = (item.unit.passage_n, item.unit.order)
         if key in used:
             continue

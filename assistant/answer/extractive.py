@@ -175,6 +175,8 @@ class ExtractiveAnswerer:
         if ranked:
             evidence.best_lexical = ranked[0].lexical
         check_kind(question, passages, ranked, evidence)  # on the key-term order it was fitted on
+        for scored in ranked:
+            scored.key = scored.score  # what a key point must reach (see ``compose``)
         if self.dense_units and ranked:
             self._add_meaning(question, ranked)
         return ranked, evidence

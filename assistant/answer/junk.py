@@ -152,6 +152,9 @@ class FurnitureIndex:
 _CAPTION = re.compile(
     r"^(?:figure|fig\.|table|exhibit|chart|box|graph|map)\s+[\w.\-–]+\s*[-–:.]?\s", re.IGNORECASE
 )
+_LABELLED = re.compile(
+    r"^(?:figure|fig\.|table|exhibit|chart|box|graph|map)\s+[\w.\-–]+\s*[:–—]\s", re.IGNORECASE
+)
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&/\-]{1,9}s?$")
 
 
@@ -168,8 +171,8 @@ def unit_junk_reason(text: str) -> str | None:
     stops = len(re.findall(r"[.;!?](?:\s|$)", text))
     if len(words) >= 12 and acronyms / len(words) >= 0.2 and stops * 25 < len(words):
         return "glossary"
-    if _CAPTION.match(text) and not _TERMINAL.search(text.strip()):
-        return "caption"
+    if (_CAPTION.match(text) and not _TERMINAL.search(text.strip())) or _LABELLED.match(text):
+        return "caption"  # "Figure 2: Example of..." (a footnote glued on may end it with a stop)
     digits = sum(any(ch.isdigit() for ch in w) for w in words)
     if len(words) >= 6 and digits / len(words) > 0.6:
         return "numbers"
