@@ -222,6 +222,21 @@ class VectorStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def _search(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None, include: list[str]
+    ) -> dict[str, Any]:
+        """Chroma's answer for the k nearest chunks (empty lists when k is 0)."""
+        if k <= 0:
+            return {name: [[]] for name in ("ids", *include)}
+        return dict(
+            self._collection.query(
+                query_embeddings=vector.reshape(1, -1),
+                n_results=k,
+                where=where or None,
+                include=include,
+            )
+        )
+
     def nearest(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
@@ -230,14 +245,7 @@ class VectorStore:
         The search itself is 1.5-4 ms at 100k chunks; reading the 30 hits' texts and metadata
         with it costs 5-6 ms more, so a caller that keeps only a few reads those by id (``get``).
         """
-        if k <= 0:
-            return []
-        got = self._collection.query(
-            query_embeddings=vector.reshape(1, -1),
-            n_results=k,
-            where=where or None,
-            include=["distances"],
-        )
+        got = self._search(vector, k, where, ["distances"])
         return [
             (cid, 1.0 - float(dist))
             for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
@@ -247,14 +255,7 @@ class VectorStore:
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[StoredChunk]:
         """The k nearest chunks; score is cosine similarity."""
-        if k <= 0:
-            return []
-        got = self._collection.query(
-            query_embeddings=vector.reshape(1, -1),
-            n_results=k,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        got = self._search(vector, k, where, ["documents", "metadatas", "distances"])
         return [
             StoredChunk(cid, text, dict(meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(

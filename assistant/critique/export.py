@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from assistant.core.errors import BriefingError
 from assistant.core.models import RATING_LABELS, Critique, Evidence, Finding
@@ -172,23 +172,35 @@ def _md_finding(f: Finding) -> list[str]:
 # -- DOCX -----------------------------------------------------------------------------------
 
 
-def critique_docx(critique: Critique, path: Path) -> None:
-    """Write the draft as a Word document (headings, ratings table, numbered references)."""
+def new_docx(title: str, subject: str = "") -> Any:
+    """An empty Word document with its properties set (one line each, bounded)."""
     from docx import Document
     from docx.shared import Pt
 
-    c = critique
     doc = Document()
-    doc.core_properties.title = _one_line(f"Review draft: {c.plan.title}")[:250]
-    doc.core_properties.subject = _one_line(c.framework_name)[:250]
+    doc.core_properties.title = _one_line(title)[:250]
+    if subject:
+        doc.core_properties.subject = _one_line(subject)[:250]
     doc.core_properties.author = "Briefing"
     doc.styles["Normal"].font.size = Pt(10.5)
+    return doc
+
+
+def add_para(doc: Any, text: str, style: str | None = None, lead: str = "") -> None:
+    """A paragraph of one line, after an optional bold lead."""
+    p = doc.add_paragraph(style=style)
+    if lead:
+        p.add_run(_one_line(lead) + " ").bold = True
+    p.add_run(_one_line(text))
+
+
+def critique_docx(critique: Critique, path: Path) -> None:
+    """Write the draft as a Word document (headings, ratings table, numbered references)."""
+    c = critique
+    doc = new_docx(f"Review draft: {c.plan.title}", c.framework_name)
 
     def para(text: str, style: str | None = None, bold_lead: str = "") -> None:
-        p = doc.add_paragraph(style=style)
-        if bold_lead:
-            p.add_run(_one_line(bold_lead) + " ").bold = True
-        p.add_run(_one_line(text))
+        add_para(doc, text, style, bold_lead)
 
     doc.add_heading(_one_line(f"Review draft: {c.plan.title}"), 0)
     para(

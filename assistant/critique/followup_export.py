@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from assistant.core.models import RATING_LABELS, Evidence
-from assistant.critique.export import Format, _esc, _one_line, _safe, write_document
+from assistant.critique.export import Format, _esc, _one_line, _safe, new_docx, write_document
 from assistant.critique.followup import FollowUp
 
 STATUS_WORDS = {
@@ -70,11 +70,7 @@ def followup_markdown(f: FollowUp) -> str:
 
 def followup_docx(f: FollowUp, path: Path) -> None:
     """The follow-up as a Word document."""
-    from docx import Document
-
-    doc = Document()
-    doc.core_properties.title = _one_line(f"Follow-up review: {f.plan.title}")[:250]
-    doc.core_properties.author = "Briefing"
+    doc = new_docx(f"Follow-up review: {f.plan.title}")
     doc.add_heading(_one_line(f"Follow-up review: {f.plan.title}"), 0)
     doc.add_paragraph(
         _one_line(

@@ -14,7 +14,16 @@ from pathlib import Path
 
 from assistant.core.models import RATING_LABELS
 from assistant.critique.decisions import STATUS_LABELS, DecidedReview, FindingState, describe
-from assistant.critique.export import _STANCE, Format, _esc, _one_line, _safe, write_document
+from assistant.critique.export import (
+    _STANCE,
+    Format,
+    _esc,
+    _one_line,
+    _safe,
+    add_para,
+    new_docx,
+    write_document,
+)
 
 HEAD = (
     "Review of a Briefing draft. Findings marked “not yet reviewed” are the machine's and have not"
@@ -109,20 +118,11 @@ def review_markdown(review: DecidedReview) -> str:
 
 def review_docx(review: DecidedReview, path: Path) -> None:
     """The decided review as a Word document."""
-    from docx import Document
-    from docx.shared import Pt
-
     c = review.draft
-    doc = Document()
-    doc.core_properties.title = _one_line(f"Review: {c.plan.title}")[:250]
-    doc.core_properties.author = "Briefing"
-    doc.styles["Normal"].font.size = Pt(10.5)
+    doc = new_docx(f"Review: {c.plan.title}")
 
     def para(text: str, style: str | None = None, lead: str = "") -> None:
-        p = doc.add_paragraph(style=style)
-        if lead:
-            p.add_run(_one_line(lead) + " ").bold = True
-        p.add_run(_one_line(text))
+        add_para(doc, text, style, lead)
 
     def grid(header: list[str], rows: list[list[str]]) -> None:
         table = doc.add_table(rows=1, cols=len(header))
