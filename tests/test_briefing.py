@@ -14,8 +14,9 @@ import pytest
 
 from assistant.answer.briefing import Scored, compose
 from assistant.answer.citations import squash
-from assistant.answer.evidence import Evidence, check_kind
+from assistant.answer.evidence import Evidence, check_kind, rank_units
 from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
+from assistant.answer.polarity import verdict
 from assistant.answer.questions import currency, part_query, split_question, wanted_kind
 from assistant.answer.units import display, split_units
 from assistant.core.models import Passage
@@ -115,6 +116,59 @@ def test_rows_after_a_lead_in_stay_whole():
     units = split_units(1, text)
     assert [u.kind for u in units] == ["sentence", "row", "row"]
     assert units[2].raw == "Multimode (OM3) Aqua" and units[2].lead == 0
+
+
+def test_headings_inside_a_passage_are_context_for_the_units_under_them():
+    # A passage of a standard whose section field is empty: the answer sits under headings.
+    text = (
+        "Splice backbone fibres to factory pigtails.\n"
+        "2-6.2 Horizontal Cabling\n"
+        "The following paragraphs apply to copper and fibre cabling.\n"
+        "2-6.2.1 Copper UTP Horizontal Cabling\n"
+        "2-6.2.1.1 Category 6 (CAT6) Cabling\n"
+        "Provide one CAT6 unshielded twisted pair cable to each modular jack.\n"
+    )
+    units = split_units(1, text)
+    assert [u.heading for u in units] == [
+        "",
+        "2-6.2 Horizontal Cabling",
+        "2-6.2.1 Copper UTP Horizontal Cabling\n2-6.2.1.1 Category 6 (CAT6) Cabling",
+    ]
+    weights = {"horizontal": 2.0, "cable": 1.0}
+    scored = rank_units(units, _passage(1, text), set(), weights, 3.0, 0.0, 1.0)
+    # "cable" in the unit, "horizontal" half from the headings above it: 2/3; no heading: 1/3
+    assert scored[2].lexical == pytest.approx((1.0 + 0.5 * 2.0) / 3.0)
+    assert scored[0].lexical == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "lead", "said"),
+    [
+        ("Can a TR suffice for multi-story buildings?",
+         "Note: One TR may suffice for multi-story buildings in unique instances.", "Yes"),
+        ("Can equipment cabinets be wall-mounted in crowded spaces?",
+         "In crowded spaces, equipment cabinets may be wall-mounted with the approval of the "
+         "telecommunications manager.", "Yes, with conditions"),
+        ("Is modernization of existing facilities required?",
+         "Modernization of existing facilities solely to meet this UFC is not required.", "No"),
+        ("Can defence management substitute military processes?",
+         "Defence management does not and cannot substitute the military processes.", "No"),
+        # says nothing about the verb asked: a figure beside the subject is not a yes or a no
+        ("Can a Border visa be granted for longer than 30 days?",
+         "The maximum period of validity for a Border visa is 30 days.", None),
+        # a past event is not a rule: "was granted a visa" answers nothing
+        ("Can a BCO grant a visa at the primary line?",
+         "The history shows that the traveller was granted a visa on an earlier trip.", None),
+        # yes and no in one lead: no verdict
+        ("Can the fee be waived?",
+         "The fee may be waived for students. It cannot be waived for companies.", None),
+        # not a closed question, or a negative one
+        ("What can be waived?", "The fee may be waived for students.", None),
+        ("Can the fee not be waived?", "The fee may be waived for students.", None),
+    ],
+)  # fmt: skip
+def test_a_closed_question_gets_the_leads_own_yes_or_no(question, lead, said):
+    assert verdict(question, [lead]) == said
 
 
 def test_words_broken_across_lines_are_rejoined_only_when_known():
@@ -262,6 +316,16 @@ def test_an_unanswerable_part_is_declined_alone(corpus):
     first, second = answer.text.split("**2. ")
     assert "412.8" in first
     assert "do not appear to answer this part" in second
+
+
+def test_a_closed_question_is_answered_yes_or_no_before_the_quote(corpus):
+    no = corpus.ask("Will the Kestrel launch date change?")
+    assert no.text.startswith("No. ") and "will not change" in no.text, no.text
+    yes = corpus.ask("Will all 38 Kestrel services go live on a single date?")
+    assert yes.text.startswith("Yes. ") and "single national launch date" in yes.text, yes.text
+    _verbatim(corpus, yes)
+    open_question = corpus.ask("When do all Kestrel services go live?")
+    assert not open_question.text.startswith(("Yes", "No")), open_question.text
 
 
 def test_a_near_miss_on_currency_is_declined(corpus):

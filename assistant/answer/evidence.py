@@ -118,8 +118,9 @@ def rank_units(
         if unit.lead is not None:
             tokens |= own[unit.lead]
         near = segments.get(unit.segment, set())  # a lead-in's items are in it too
+        above = context | set(tokenize(unit.heading)) if unit.heading else context
         credit = [
-            1.0 if _has(t, tokens) else CONTEXT_CREDIT if _has(t, context) else 0.0 for t in weights
+            1.0 if _has(t, tokens) else CONTEXT_CREDIT if _has(t, above) else 0.0 for t in weights
         ]
         near_credit = [SEGMENT_CREDIT if _has(t, near) else 0.0 for t in weights]
         lexical = sum(

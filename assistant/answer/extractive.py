@@ -5,6 +5,8 @@ furniture and bare headings left out, see :mod:`assistant.answer.units`). Each u
 the share of the question's key terms it carries (BM25 idf weights; a term elsewhere in its
 paragraph counts half) and by its passage's rank and meaning. Whether the documents answer at
 all is decided from several signals (see :class:`Evidence`), not from one similarity threshold.
+A closed question ("Can X be Y?") gets the yes or no its lead statement says outright (see
+:mod:`assistant.answer.polarity`).
 A multi-part question ("X, and Y?", "How does A compare with B on Z?") arrives already split and
 retrieved part by part; each part is briefed under its own heading, and a part without evidence
 is declined alone.
@@ -21,6 +23,7 @@ from assistant.answer.briefing import Piece, Scored, compose, render
 from assistant.answer.evidence import Evidence, check_kind, mentions, rank_units
 from assistant.answer.junk import FurnitureIndex, unit_junk_reason
 from assistant.answer.lexical import LexicalIndex
+from assistant.answer.polarity import verdict
 from assistant.answer.questions import (
     NAMES_SOMEONE,
     asks_who,
@@ -224,7 +227,12 @@ class ExtractiveAnswerer:
         if pieces is None:
             text, quotes = self._closest(passages, index)
             return Briefing(text, False, quotes, [evidence])
-        return Briefing(render(pieces, self._joiner(index)), True, _quotes(pieces), [evidence])
+        text = render(pieces, self._joiner(index))
+        said = verdict(question, [u.raw for u in pieces[0].units])
+        if said:  # a closed question: the lead's own yes or no first
+            grouped = len({p.passage.doc_id for p in pieces}) > 1  # starts with a title line
+            text = f"{said}.\n{text}" if grouped else f"{said}. {text}"
+        return Briefing(text, True, _quotes(pieces), [evidence])
 
     def brief_parts(
         self,

@@ -39,6 +39,7 @@ class Unit:
     raw: str
     lead: int | None = None  # order of the lead-in sentence of an item or row
     junk: bool = False  # not answer material (kept so that orders stay positions)
+    heading: str = ""  # the bare heading above the unit inside the passage, if any
 
     @property
     def words(self) -> int:
@@ -54,7 +55,7 @@ def _lines(text: str) -> list[tuple[int, int, str]]:
 
 
 def _classify(text: str, furniture: LineTest) -> list[tuple[int, int, str]]:
-    """(start, end, kind) per non-empty line: skip | item | sub | prose."""
+    """(start, end, kind) per non-empty line: skip | heading | item | sub | prose."""
     lines = [x for x in _lines(text) if x[2].strip()]
     out: list[tuple[int, int, str]] = []
     for i, (start, _end, line) in enumerate(lines):
@@ -71,7 +72,7 @@ def _classify(text: str, furniture: LineTest) -> list[tuple[int, int, str]]:
         elif _BULLET.match(stripped):
             kind = "item"
         elif is_heading(stripped, previous, following):
-            kind = "skip"
+            kind = "heading"
         else:
             kind = "prose"
         out.append((start, start + len(stripped), kind))
@@ -84,6 +85,8 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
     segment = 0
     lead: int | None = None
     current: tuple[int, int, str] | None = None  # an open item or prose run: (start, end, kind)
+    heading = ""  # the last bare heading: context for the units under it
+    previous = ""  # the kind of the line before
 
     def close() -> None:
         nonlocal current, lead
@@ -95,6 +98,7 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
             units.append(
                 Unit(passage_n, start, end, kind, segment, len(units), text[start:end], lead)
             )
+            units[-1].heading = heading
             return
         for a, b in sentence_spans(text[start:end]):
             piece = text[start + a : start + b]
@@ -102,13 +106,17 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
                 units.append(
                     Unit(passage_n, start + a, start + b, "sentence", segment, len(units), piece)
                 )
+                units[-1].heading = heading
         last = units[-1] if units else None
         lead = last.order if last is not None and last.raw.rstrip().endswith(":") else None
 
     for start, end, kind in _classify(text, furniture):
         raw = text[start:end]
-        if kind == "skip":
+        stacked, previous = previous == "heading", kind
+        if kind in ("skip", "heading"):
             close()
+            if kind == "heading":  # headings in a row ("2.1 Cabling", "2.1.1 Copper") add up
+                heading = f"{heading}\n{raw}" if stacked else raw
             segment += 1
             lead = None
             continue
