@@ -76,13 +76,14 @@ class BriefingService:
             return self._store
 
     def warm_up(self) -> None:
-        """Load the embedding model here while the store opens in a background thread.
+        """Load the embedding model while the store opens in a background thread.
 
-        A new process's first question pays for both: torch and the model weights here;
-        chromadb's import, the model's fingerprint and the HNSW index there. They overlap only
-        where neither holds the GIL (chromadb's import does), so the whole first answer gains
-        little (0.2 s of 9 s at 100k chunks, measured), but nothing is left to open after it.
-        An error opening the store is raised where the store is next used.
+        A new process's first question pays for both: torch and the model weights; chromadb's
+        import, the model's fingerprint and the HNSW index. Imports hold the GIL, so with the
+        model in this process they barely overlap (0.2 s of 9 s at 100k chunks, measured).
+        ``briefing ask`` passes an embedder whose model loads in a child process
+        (:mod:`assistant.core.embed_process`): this thread then waits on a pipe and the store
+        opens meanwhile. An error opening the store is raised where the store is next used.
         """
         embeddings = self.embeddings  # built here: the thread only reads it
 

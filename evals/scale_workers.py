@@ -165,11 +165,11 @@ def build_store(settings: Any, n_chunks: int, log: Any) -> dict[str, Any]:
     return {"chunks": store.count(), "seconds": time.perf_counter() - t0}
 
 
-def open_service(settings: Any, variant: str, writer: bool = False) -> Any:
+def open_service(settings: Any, variant: str, writer: bool = False, embeddings: Any = None) -> Any:
     from assistant.service import build_service
 
     service = build_service(
-        settings.model_copy(update={"answer_backend": "extractive"}), writer=writer
+        settings.model_copy(update={"answer_backend": "extractive"}), embeddings, writer=writer
     )
     if variant == "old":  # the old retriever, and the old service: no index update on ingest
         service.retriever.lexical_index = RebuiltIndex(service.retriever)
@@ -181,8 +181,13 @@ def open_service(settings: Any, variant: str, writer: bool = False) -> Any:
 def first_answer(settings: Any, variant: str, question: str) -> dict[str, Any]:
     """A new process's first answer, split into model load, store open, index open, answer."""
     t0 = time.perf_counter()
-    service = open_service(settings, variant)
-    if variant == "new":  # as `briefing ask`: the store opens in a thread while the model loads
+    embeddings = None
+    if variant == "new":  # as `briefing ask`: the model loads in a child process first
+        from assistant.core.embed_process import start
+
+        embeddings = start(settings)
+    service = open_service(settings, variant, embeddings=embeddings)
+    if variant == "new":  # ... and the store opens in a thread while it loads
         service.warm_up()
     else:
         service.embeddings.embed(["warm-up"])
@@ -194,6 +199,8 @@ def first_answer(settings: Any, variant: str, question: str) -> dict[str, Any]:
     service.ask(question)
     t_answer = time.perf_counter()
     service.close()
+    if embeddings is not None:
+        embeddings.close()
     return {
         "model_s": t_model - t0, "store_s": t_store - t_model, "index_s": t_index - t_store,
         "answer_s": t_answer - t_index, "after_model_s": t_answer - t_model, "rows": rows,

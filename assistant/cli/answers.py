@@ -17,12 +17,12 @@ def _filters(args: argparse.Namespace, service: Any) -> Any:
     return Filters(documents=documents, doc_types=args.doc_type)
 
 
-def _answer_service(args: argparse.Namespace, settings: Settings) -> Any:
+def _answer_service(args: argparse.Namespace, settings: Settings, embeddings: Any = None) -> Any:
     from assistant.service import build_service
 
     if args.backend:
         settings = settings.model_copy(update={"answer_backend": args.backend})
-    service = build_service(settings)
+    service = build_service(settings, embeddings)
     try:
         service.require_ready()
         service.warm_up()  # the model loads while the store opens
@@ -39,11 +39,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
         answer = ask_served(settings, args.question, args.document, args.doc_type)
     if answer is None:
-        service = _answer_service(args, settings)
+        from assistant.core.embed_process import start
+
+        # One question: the model loads in a child process, on the other core, while this
+        # process imports the rest and opens the store (imports hold the GIL; threads wait).
+        embeddings = start(settings)
         try:
-            answer = service.ask(args.question, filters=_filters(args, service))
+            service = _answer_service(args, settings, embeddings)
+            try:
+                answer = service.ask(args.question, filters=_filters(args, service))
+            finally:
+                service.close()
         finally:
-            service.close()
+            embeddings.close()
     print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
     return 0
 
