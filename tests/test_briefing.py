@@ -267,6 +267,25 @@ def test_a_count_needs_a_figure_beside_the_thing_counted(question, text, decline
     assert (evidence.kind_missing == "count") is declined
 
 
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("The service desk of SPC Cloud answers tenders' questions; lot 2 was activated on "
+         "07.06.2016 and expires on 06.12.2017 (2019 2020 2021 extensions).", True),
+        ("The service desk of SPC Cloud answers on +39 06 8526 4000 on working days.", False),
+        ("Write to the SPC Cloud service desk at desk@spc-cloud.example.", False),
+    ],
+    ids=["dates-are-not-numbers", "telephone", "e-mail"],
+)  # fmt: skip
+def test_a_telephone_number_or_email_asked_needs_one_in_the_passages(text, declined):
+    question = "What is the telephone number of the SPC Cloud service desk?"
+    passages = [_passage(1, text)]
+    evidence = Evidence(dense=0.9, focus=1.0)
+    check_kind(question, passages, _ranked(passages), evidence)
+    assert (evidence.kind_missing == "contact") is declined
+    assert evidence.answers(0.2) is not declined
+
+
 def test_the_lead_keeps_its_paragraph_and_repeated_sentences_are_quoted_once():
     lead = "There are two main approaches to managing defence."
     rest = "The first identifies problems. The second finds solutions for them."

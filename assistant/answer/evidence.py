@@ -14,7 +14,14 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
-from assistant.answer.questions import currency, entities, focus_terms, wanted_kind
+from assistant.answer.questions import (
+    asks_contact,
+    currency,
+    entities,
+    focus_terms,
+    gives_contact,
+    wanted_kind,
+)
 from assistant.answer.units import Unit
 from assistant.core.models import Passage
 from assistant.core.text import tokenize
@@ -89,6 +96,8 @@ def check_kind(
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
     if money and money not in body and not (money == "tenge" and "kzt" in body):
         evidence.kind_missing = money
+    elif asks_contact(question) and not gives_contact(body):
+        evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
     elif kind and not kind[1].search(best):
         evidence.kind_missing = kind[0]
     elif kind and kind[0] == "count" and focus and not _counted(focus, best):

@@ -187,6 +187,33 @@ def asks_who(question: str) -> bool:
     return bool(_ASKS_WHO.search(question))
 
 
+_ASKS_CONTACT = re.compile(
+    r"\b(?:(?:tele)?phone|fax|contact|helpline|hotline)\s+numbers?\b|\be-?mail address(?:es)?\b",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]\d{2,4}){1,4}\b")
+_NOT_PHONE = re.compile(  # dates (07.06.2016) and runs of years (2019 2020 2021)
+    r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^(?:(?:19|20)\d\d[\s.-]*)+$"
+)
+
+
+def gives_contact(text: str) -> bool:
+    """Whether the text holds an e-mail address or a telephone number (7+ digits in groups)."""
+    if _EMAIL.search(text):
+        return True
+    return any(
+        sum(c.isdigit() for c in m.group(0)) >= 7
+        and not _NOT_PHONE.match(m.group(0).strip(" ()").replace(")", ""))
+        for m in _PHONE.finditer(text)
+    )
+
+
+def asks_contact(question: str) -> bool:
+    """Whether a question asks for a telephone number or an e-mail address."""
+    return bool(_ASKS_CONTACT.search(question))
+
+
 def currency(question: str) -> str | None:
     """The currency a question asks for an amount in, if it names one."""
     match = _CURRENCY.search(question)
