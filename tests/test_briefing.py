@@ -17,7 +17,13 @@ from assistant.answer.citations import squash
 from assistant.answer.evidence import Evidence, check_kind, rank_units
 from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
 from assistant.answer.polarity import verdict
-from assistant.answer.questions import currency, part_query, split_question, wanted_kind
+from assistant.answer.questions import (
+    currency,
+    key_terms,
+    part_query,
+    split_question,
+    wanted_kind,
+)
 from assistant.answer.units import display, split_units
 from assistant.core.models import Passage
 from assistant.core.settings import Settings
@@ -193,6 +199,11 @@ def test_multi_part_and_comparative_questions_are_split():
     assert split_question("When do all Kestrel services go live?") == [
         "When do all Kestrel services go live?"
     ]
+
+
+def test_what_an_abbreviation_stands_for_asks_about_the_abbreviation():
+    assert key_terms("What does PCP stand for in the annex?") == ["pcp", "annex"]
+    assert key_terms("Which stand-alone systems remain?")[0] == "stand-alone"
 
 
 def test_a_part_that_refers_back_is_retrieved_with_its_subject():

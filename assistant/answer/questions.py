@@ -22,6 +22,7 @@ GENERIC = frozenset(
     much many long often also get goal objective aim aims purpose overall general specific
     particular regarding context relation relationship related concerning plan document report
     guide quote quoted cite cited cites appear appears difference differ between thing
+    stand abbreviation acronym abbreviated
     one two three four five six seven eight nine ten""".split()
 )
 
