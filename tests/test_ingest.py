@@ -173,6 +173,32 @@ def test_collection_with_other_model_is_a_clear_error(settings, embedder):
         VectorStore(settings, "other-model", 768)
 
 
+def test_nearest_searches_broadly_and_keeps_k(settings):
+    import numpy as np
+
+    from assistant.core.store import SEARCH_BREADTH, VectorStore
+
+    store = VectorStore(settings, "m", 8)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"c{i:03d}" for i in range(300)]
+    store.upsert(ids, ["t"] * 300, vectors, [{"doc_id": "d", "chunk_index": i} for i in range(300)])
+    asked = []
+    search = store._collection.query
+
+    def spy(**kwargs):  # the real Chroma answers; only the breadth asked is recorded
+        asked.append(kwargs["n_results"])
+        return search(**kwargs)
+
+    store._collection.query = spy
+    found = store.nearest(vectors[7], 5)
+    assert asked == [SEARCH_BREADTH] and len(found) == 5
+    exact = [ids[i] for i in np.argsort(-(vectors @ vectors[7]))[:5]]
+    assert [cid for cid, _ in found] == exact and found[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert store.nearest(vectors[7], 0) == []
+
+
 def test_cli_json_report_and_status(tmp_path, docs, capsys):
     from assistant.cli import main
 

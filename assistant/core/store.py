@@ -38,6 +38,10 @@ class StoredChunk:
     score: float = 0.0
 
 
+#: results asked of Chroma's HNSW search, of which ``nearest`` keeps k (see there)
+SEARCH_BREADTH = 200
+
+
 def _client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -242,13 +246,18 @@ class VectorStore:
     ) -> list[tuple[str, float]]:
         """The ids of the k nearest chunks with their cosine similarity, nothing else read.
 
+        Chroma searches its HNSW graph as broadly as the results asked for (at least its
+        ``ef_search``, 100). The graph of recent additions is rebuilt on every open, and at
+        that breadth a neighbour was found in one process and missed in the next (3 of 6 runs
+        of one real question); asking for ``SEARCH_BREADTH`` and keeping k found it every time.
+
         The search itself is 1.5-4 ms at 100k chunks; reading the 30 hits' texts and metadata
         with it costs 5-6 ms more, so a caller that keeps only a few reads those by id (``get``).
         """
-        got = self._search(vector, k, where, ["distances"])
+        got = self._search(vector, max(k, SEARCH_BREADTH) if k > 0 else 0, where, ["distances"])
         return [
             (cid, 1.0 - float(dist))
-            for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
+            for cid, dist in zip(got["ids"][0][:k], got["distances"][0][:k], strict=True)
         ]
 
     def query(
