@@ -44,6 +44,8 @@ def chunker(embedder):
         ("10 See United States Department of Defense Directive", None),
         ("11 Collective defence.39", None),
         ("3 Risks and their owners", (1, "3 Risks and their owners")),
+        ("15 Most government purchases are commercial, whether they are", None),
+        ("2 Who We Are", (1, "2 Who We Are")),
     ],
     ids=[
         "numbered",
@@ -59,6 +61,8 @@ def chunker(embedder):
         "footnote-see",
         "footnote-mark",
         "heading-with-and",
+        "footnote-ends-on-are",
+        "title-case-are",
     ],
 )
 def test_heading_of_classifies_lines(line, expected):

@@ -46,7 +46,14 @@ _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\S.{1,100})$")
 # A numbered footnote, not a heading: it wraps ("...Partnership Coun-"), cites ("See ...",
 # "Ibid."), or ends on a note mark ("Collective defence.39").
 _WRAPPED_NOTE = re.compile(r"\w-$|^(?:see|cf\.|ibid|source:|available at)\b|[a-z][.,]\d+$", re.I)
-_NEVER_LAST = frozenset("the of and to in for a an with on by or as at from that which".split())
+_NEVER_LAST = frozenset(
+    "the of and to in for a an with on by or as at from that which whether if because than but "
+    "into their its this these those".split()
+)
+#: a lower-case auxiliary ends a sentence cut short, not a heading ("Who We Are" is one)
+_AUXILIARY_LAST = frozenset(
+    "is are was were be been has have had will would can could should may might must".split()
+)
 _ITEM = re.compile(r"^(?:[-*•·▪◦–]\s|\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)]\s|\|)")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(\s+)(?=[\"'(\[]?[A-Z0-9•])")
 # Words after which a full stop does not end a sentence ("p. 13", "e.g. X", "No. 418").
@@ -77,6 +84,7 @@ def heading_of(line: str) -> tuple[int, str] | None:
         or sum(w.replace(",", "").replace(".", "").isdigit() for w in words) > len(words) // 3
         or _WRAPPED_NOTE.search(title) is not None
         or words[-1].lower() in _NEVER_LAST
+        or words[-1] in _AUXILIARY_LAST
     ):
         return None  # a sentence, a table row, or a numbered footnote wrapped onto a next line
     return number.count(".") + 1, f"{number} {title.strip()}"
