@@ -95,15 +95,29 @@ class ChildEmbedder:
 
     def _stop(self) -> None:
         child, self._child = self._child, None
-        if child is not None and child.stdin is not None:
-            try:
+        if child is None:
+            return
+        try:
+            if child.stdin is not None:
                 child.stdin.close()  # the child exits at end of input, without torch's teardown
-            except OSError:
-                pass
+        except OSError:
+            pass
+        # Reaped in the background: no zombie is left, and nobody waits for it.
+        threading.Thread(target=_reap, args=(child,), name="briefing-reap", daemon=True).start()
 
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+def _reap(child: subprocess.Popen[bytes]) -> None:
+    try:
+        child.wait(timeout=120)
+    except subprocess.TimeoutExpired:  # stuck: it holds only a model, so end it
+        child.kill()
+        child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 def start(settings: Settings) -> ChildEmbedder:
