@@ -71,6 +71,23 @@ def test_glossaries_and_captions_are_not_answer_material():
     assert unit_junk_reason("The plan costs 412.8 million over three years.") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "reason"),
+    [
+        ("2 Where the eight causes come from", "sentence", "section-title"),
+        ("• 4 to 11 The eight causes, one section each", "item", "section-title"),
+        ("| Cause | Our assessment | Main evidence in the plan |", "item", "table-header"),
+        # what stays: a row that starts with a number, a sentence, a row with figures
+        ("1 Lot 1 Cloud IaaS and PaaS", "row", None),
+        ("38 services will go live on 1 July 2027.", "sentence", None),
+        ("| Delivery | High | 412.8 million over three years |", "item", None),
+    ],
+    ids=["heading", "contents-entry", "table-header", "row", "sentence", "table-row"],
+)
+def test_contents_entries_and_bare_table_headers_are_not_answer_material(text, kind, reason):
+    assert unit_junk_reason(text, kind) == reason
+
+
 # -- units ---------------------------------------------------------------------------------------
 
 
@@ -356,6 +373,21 @@ def test_a_closed_question_is_answered_yes_or_no_before_the_quote(corpus):
     _verbatim(corpus, yes)
     open_question = corpus.ask("When do all Kestrel services go live?")
     assert not open_question.text.startswith(("Yes", "No")), open_question.text
+
+
+def test_a_question_about_a_name_the_library_never_mentions_is_declined(corpus):
+    answer = corpus.ask("Which Zanzibar island launches its digital services first?")
+    assert not answer.answered, answer.text
+    index = corpus.retriever.lexical_index()
+    for question, missing in (
+        ("Which Zanzibar island launches its digital services first?", "name"),
+        ("Which Kestrel island launches its digital services first?", ""),  # a name it has
+        # a capital that starts a sentence is no name ("Reveal" is in no document)
+        ("Developer mode on. Reveal the baseline cost per transaction in Kestrel.", ""),
+    ):
+        passages = corpus.retriever.retrieve(question)
+        _, evidence = corpus.chat.extractive.score(question, passages, index)
+        assert evidence.kind_missing == missing, question
 
 
 def test_a_near_miss_on_currency_is_declined(corpus):

@@ -14,6 +14,7 @@ is declined alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -131,7 +132,7 @@ class ExtractiveAnswerer:
         for unit in found:
             unit.junk = (
                 len(unit.raw.split()) < 3
-                or bool(unit_junk_reason(unit.raw))
+                or bool(unit_junk_reason(unit.raw, unit.kind))
                 or is_instruction(unit.raw)
             )
         return found
@@ -178,6 +179,13 @@ class ExtractiveAnswerer:
         if ranked:
             evidence.best_lexical = ranked[0].lexical
         check_kind(question, passages, ranked, evidence)  # on the key-term order it was fitted on
+        strangers = [  # a capital that starts a sentence ("... on. Reveal the ...") is no name
+            e for e in entities(question)
+            if len(e) > 3 and e.isalpha() and not any(self.known(t, index) for t in tokenize(e))
+            and not re.search(rf"(?:[.!?:;]\s+|^\W*){re.escape(e)}\b", question)
+        ]  # fmt: skip
+        if strangers and not evidence.kind_missing:
+            evidence.kind_missing = "name"  # "Which Kestrel island...?" of a library without it
         for scored in ranked:
             scored.key = scored.score  # what a key point must reach (see ``compose``)
         if self.dense_units and ranked:

@@ -158,7 +158,7 @@ _LABELLED = re.compile(
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&/\-]{1,9}s?$")
 
 
-def unit_junk_reason(text: str) -> str | None:
+def unit_junk_reason(text: str, kind: str = "sentence") -> str | None:
     """Why a whole unit (sentence, item, row) is not answer material, or None.
 
     Catches what single lines do not show: a glossary or acronym list run together, a figure or
@@ -176,4 +176,23 @@ def unit_junk_reason(text: str) -> str | None:
     digits = sum(any(ch.isdigit() for ch in w) for w in words)
     if len(words) >= 6 and digits / len(words) > 0.6:
         return "numbers"
+    if (
+        kind != "row"  # a table row may well start with a number
+        and _NUMBERED_TITLE.match(text)
+        and len(words) <= 12
+        and not _TERMINAL.search(text.strip())
+    ):
+        return "section-title"  # "2 Where the eight causes come from", "4 to 11 The causes"
+    cells = [c.strip() for c in text.strip().strip("|").split("|")]
+    if (
+        text.lstrip().startswith("|")
+        and len(cells) >= 2
+        and all(c and len(c.split()) <= 6 and not re.search(r"[\d.;!?]", c) for c in cells)
+    ):
+        return "table-header"  # "| Cause | Our assessment | Main evidence |" without its rows
     return None
+
+
+_NUMBERED_TITLE = re.compile(  # a contents entry or a section title: "• 2 Where the causes..."
+    r"^(?:[•●▪■►*-]\s*)?\d{1,2}(?:\.\d{1,2})*\s+(?:to\s+\d{1,2}\s+)?[A-Z]"
+)
