@@ -11,6 +11,7 @@ they carry (a term in the unit's paragraph, section heading or document title co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
@@ -79,9 +80,17 @@ class Evidence:
 
 
 def check_kind(
-    question: str, passages: list[Passage], ranked: list[Scored], evidence: Evidence
+    question: str,
+    passages: list[Passage],
+    ranked: list[Scored],
+    evidence: Evidence,
+    known: Callable[[str], bool] = lambda _term: True,
 ) -> None:
-    """Fill the evidence about what the question names and asks for (names, focus, kind)."""
+    """Fill the evidence about what the question names and asks for (names, focus, kind).
+
+    ``known(term)`` says whether the corpus has a term in some form: a name it has in none
+    ("Which Zanzibar island...?") cannot be answered about.
+    """
     body = " ".join(f"{p.text} {p.title} {p.section}" for p in passages).lower()
     evidence.missing = [e for e in entities(question) if not mentions(e.lower(), body)]
     focus = focus_terms(question)
@@ -102,6 +111,8 @@ def check_kind(
         evidence.kind_missing = kind[0]
     elif kind and kind[0] == "count" and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
+    elif any(_stranger(e, question, known) for e in evidence.missing):
+        evidence.kind_missing = "name"
 
 
 def rank_units(
@@ -155,6 +166,17 @@ def _counted(focus: list[str], text: str, reach: int = 10) -> bool:
 
 
 _ONE = frozenset({"a", "an", "each", "every", "per"})
+
+
+def _stranger(name: str, question: str, known: Callable[[str], bool]) -> bool:
+    """A name the corpus has in no form; a capital that starts a sentence ("... on. Reveal
+    the ...") is no name."""
+    return (
+        len(name) > 3
+        and name.isalpha()
+        and not any(known(t) for t in tokenize(name))
+        and not re.search(rf"(?:[.!?:;]\s+|^\W*){re.escape(name)}\b", question)
+    )
 
 
 def _starts_word(stem: str, text: str) -> bool:

@@ -14,7 +14,6 @@ is declined alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -178,14 +177,8 @@ class ExtractiveAnswerer:
         ranked.sort(key=lambda s: -s.score)
         if ranked:
             evidence.best_lexical = ranked[0].lexical
-        check_kind(question, passages, ranked, evidence)  # on the key-term order it was fitted on
-        strangers = [  # a capital that starts a sentence ("... on. Reveal the ...") is no name
-            e for e in entities(question)
-            if len(e) > 3 and e.isalpha() and not any(self.known(t, index) for t in tokenize(e))
-            and not re.search(rf"(?:[.!?:;]\s+|^\W*){re.escape(e)}\b", question)
-        ]  # fmt: skip
-        if strangers and not evidence.kind_missing:
-            evidence.kind_missing = "name"  # "Which Kestrel island...?" of a library without it
+        # on the key-term order it was fitted on
+        check_kind(question, passages, ranked, evidence, lambda t: self.known(t, index))
         for scored in ranked:
             scored.key = scored.score  # what a key point must reach (see ``compose``)
         if self.dense_units and ranked:

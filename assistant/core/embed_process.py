@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from assistant.core.embeddings import SentenceTransformerEmbedder, resolve_model_path
+from assistant.core.embeddings import SentenceTransformerEmbedder, sentence_transformer
 from assistant.core.settings import Settings
 
 
@@ -63,7 +63,7 @@ class ChildEmbedder:
         before = self.local.precision
         adopted = self.local.adopt_fingerprint(recorded)
         if adopted and self.local.precision != before:
-            self._call("precision", self.local.precision)
+            self._call("adopt", recorded)
         return adopted
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -122,16 +122,7 @@ def _reap(child: subprocess.Popen[bytes]) -> None:
 
 def start(settings: Settings) -> ChildEmbedder:
     """Start loading the configured model in a child process now."""
-    path, name = resolve_model_path(settings.embedding_model)
-    return ChildEmbedder(
-        SentenceTransformerEmbedder(
-            path,
-            name,
-            batch_size=settings.embedding_batch_size,
-            threads=settings.torch_threads,
-            precision=settings.embedding_precision,
-        )
-    )
+    return ChildEmbedder(sentence_transformer(settings))
 
 
 def _serve(spec: dict[str, Any], requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -153,9 +144,8 @@ def _serve(spec: dict[str, Any], requests: IO[bytes], replies: IO[bytes]) -> Non
                 raise RuntimeError(failure)
             if verb == "embed":
                 value: Any = embedder.embed(argument)
-            elif verb == "precision":
-                embedder.precision, embedder._model = argument, None  # reloads on next use
-                value = None
+            elif verb == "adopt":  # the store's precision: reloads on next use
+                value = embedder.adopt_fingerprint(argument)
             else:
                 raise ValueError(f"unknown request {verb!r}")
             reply: tuple[str, Any] = ("ok", value)

@@ -313,7 +313,8 @@ def resolve_model_path(model: str) -> tuple[Path, str]:
     )
 
 
-def _make_sentence_transformer(settings: Settings) -> Embedder:
+def sentence_transformer(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured sentence-transformers model (it loads on first use)."""
     path, name = resolve_model_path(settings.embedding_model)
     return SentenceTransformerEmbedder(
         path,
@@ -325,7 +326,7 @@ def _make_sentence_transformer(settings: Settings) -> Embedder:
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
-    "sentence-transformers": _make_sentence_transformer,
+    "sentence-transformers": sentence_transformer,
 }
 
 
