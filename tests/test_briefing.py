@@ -314,6 +314,21 @@ def test_a_telephone_number_or_email_asked_needs_one_in_the_passages(text, decli
     assert evidence.answers(0.2) is not declined
 
 
+def test_the_rare_word_of_the_thing_asked_for_decides_whether_it_is_near():
+    question = "Which encryption standard must agency smartphones use?"
+    text = "Agencies must follow the standard set by their security office for smartphones."
+    passages = [_passage(1, text)]
+    idf = {"encryption": 7.2, "standard": 2.8}.__getitem__
+    plain, weighted = Evidence(), Evidence()
+    check_kind(question, passages, _ranked(passages), plain)
+    check_kind(question, passages, _ranked(passages), weighted, weight=idf)
+    assert plain.focus == pytest.approx(0.5)  # "standard" is there, "encryption" is not
+    assert weighted.focus == pytest.approx(2.8 / 10.0)
+    both = [_passage(1, text.replace("the standard", "the encryption standard"))]
+    check_kind(question, both, _ranked(both), found := Evidence(), weight=idf)
+    assert found.focus == pytest.approx(1.0)
+
+
 def test_the_lead_keeps_its_paragraph_and_repeated_sentences_are_quoted_once():
     lead = "There are two main approaches to managing defence."
     rest = "The first identifies problems. The second finds solutions for them."

@@ -58,7 +58,9 @@ class Evidence:
     unknown_terms: float = 0.0  # share of the key terms the corpus has in no form
     missing: list[str] = field(default_factory=list)  # names, codes, figures absent from passages
     kind_missing: str = ""  # "money", "date"... or a currency asked for but absent
-    focus: float = 1.0  # share of the asked-for thing ("encryption standard") near the best units
+    focus: float = (
+        1.0  # idf share of the asked-for thing ("encryption standard") near the best units
+    )
 
     def value(self) -> float:
         """Log-odds that the passages answer the question (weights: ``DECLINE_WEIGHTS``)."""
@@ -85,11 +87,14 @@ def check_kind(
     ranked: list[Scored],
     evidence: Evidence,
     known: Callable[[str], bool] = lambda _term: True,
+    weight: Callable[[str], float] = lambda _term: 1.0,
 ) -> None:
     """Fill the evidence about what the question names and asks for (names, focus, kind).
 
     ``known(term)`` says whether the corpus has a term in some form: a name it has in none
-    ("Which Zanzibar island...?") cannot be answered about.
+    ("Which Zanzibar island...?") cannot be answered about. ``weight(term)`` (BM25 idf) says
+    how much each word of the asked-for thing counts: in "which encryption standard" the rare
+    "encryption" decides, not "standard", which any passage on standards has.
     """
     body = " ".join(f"{p.text} {p.title} {p.section}" for p in passages).lower()
     evidence.missing = [e for e in entities(question) if not mentions(e.lower(), body)]
@@ -98,8 +103,13 @@ def check_kind(
         near = " ".join(
             " ".join(u.raw for u in s.units if u.segment == s.unit.segment) for s in ranked[:3]
         ).lower()
-        found = [_starts_word(t[: max(4, len(t) - 2)], near) for t in focus]
-        evidence.focus = sum(found) / len(focus)
+        weights = [max(weight(t), 1e-6) for t in focus]
+        found = [
+            w
+            for t, w in zip(focus, weights, strict=True)
+            if _starts_word(t[: max(4, len(t) - 2)], near)
+        ]
+        evidence.focus = sum(found) / sum(weights)
     kind, money = wanted_kind(question), currency(question)
     top = ranked[0].lexical if ranked else 0.0  # the fact must sit where the subject is
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)

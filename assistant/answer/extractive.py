@@ -178,7 +178,7 @@ class ExtractiveAnswerer:
         if ranked:
             evidence.best_lexical = ranked[0].lexical
         # on the key-term order it was fitted on
-        check_kind(question, passages, ranked, evidence, lambda t: self.known(t, index))
+        check_kind(question, passages, ranked, evidence, lambda t: self.known(t, index), index.idf)
         for scored in ranked:
             scored.key = scored.score  # what a key point must reach (see ``compose``)
         if self.dense_units and ranked:
