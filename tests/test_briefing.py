@@ -216,6 +216,14 @@ def test_multi_part_and_comparative_questions_are_split():
     assert split_question("When do all Kestrel services go live?") == [
         "When do all Kestrel services go live?"
     ]
+    # a part may stand on one name; a part with one plain word refers back to the first
+    assert split_question("What is DevSecOps, and who invented the term?") == [
+        "What is DevSecOps?",
+        "who invented the term?",
+    ]
+    assert split_question("How much does the Bank lend, and what share is that?") == [
+        "How much does the Bank lend, and what share is that?"
+    ]
 
 
 def test_what_an_abbreviation_stands_for_asks_about_the_abbreviation():
@@ -243,11 +251,27 @@ def test_a_part_that_refers_back_is_retrieved_with_its_subject():
         ("What is the name of the approach used in manpower management?", None),
         ("What is the name of the contact person for the report?", "person"),
         ("How many hospitals did the network close?", "count"),
+        ("who invented the term?", "person"),
+        ("And who coined the phrase?", "person"),
     ],
 )
 def test_the_kind_of_fact_asked_for(question, kind):
     found = wanted_kind(question)
     assert (found[0] if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("The term was coined by Gene Kim in a talk.", True),
+        ("The term was coined by Dr. Kim in a talk.", True),
+        ("Legislative Decree 82 of 2005 set up the digital administration code.", False),
+        ("The Public Administration Act applies to every agency.", False),
+    ],
+)
+def test_a_person_asked_for_must_be_named(text, named):
+    _, gives = wanted_kind("Who invented the term?")
+    assert bool(gives.search(text)) is named
 
 
 def _passage(n: int, text: str, doc_id: str = "d1") -> Passage:

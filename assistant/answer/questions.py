@@ -87,7 +87,8 @@ _NOT_A_NAME = (
     r"(?!(?:Minister|Ministry|Prime|Deputy|First|Department|Office|Agency|Committee|Commission|"
     r"Government|National|Republic|Council|Centre|Center|Bank|Plan|Programme|Program|Strategy|"
     r"Review|Board|Authority|Services?|Public|State|General|Chief|Director|President|Mayor|"
-    r"Secretary|Head|Chair|Officer|Unit|Digital|Islands?|Annex|Section|Table|Figure|The|This)\b)"
+    r"Secretary|Head|Chair|Officer|Unit|Digital|Islands?|Annex|Section|Table|Figure|The|This|"
+    r"Legislative|Decree|Law|Act|Regulations?|Directive)\b)"
 )
 _WANTS.append(
     (
@@ -95,7 +96,8 @@ _WANTS.append(
         re.compile(
             r"\bname of the (?:\w+ )?(?:person|official|minister|director|head|chair|author|"
             r"editor|contact|officer|manager|leader|secretary)\b"
-            r"|^\s*who is the\b|\bwhich person\b|^\s*who (?:signed|wrote)\b",
+            r"|^\s*who is the\b|\bwhich person\b"
+            r"|^\s*(?:and\s+)?who (?:signed|wrote|invented|coined|founded|devised|authored)\b",
             re.I,
         ),
         re.compile(
@@ -243,9 +245,14 @@ def split_question(question: str) -> list[str]:
     parts = [p if p.endswith("?") else p + "?" for p in pieces]
     if len(parts) < 2 or not all(_STARTS_QUESTION.match(p) for p in parts):
         return [question]
-    if any(len(key_terms(p)) < 2 for p in parts):  # "What is PART, and who made it?" is one
-        return [question]
+    if any(len(key_terms(p)) < 2 and not _names_its_subject(p) for p in parts):
+        return [question]  # "..., and what share is that?" is one question
     return parts[:MAX_PARTS]
+
+
+def _names_its_subject(part: str) -> bool:
+    """Whether a part stands alone on one name: "What is DevSecOps?" (not "when?")."""
+    return bool(entities(part)) and len(key_terms(part)) == 1
 
 
 def part_query(part: str, first: str) -> str:
