@@ -319,23 +319,64 @@ def test_a_count_needs_a_figure_beside_the_thing_counted(question, text, decline
     assert (evidence.kind_missing == "count") is declined
 
 
+PHONE_Q = "What is the telephone number of the SPC Cloud service desk?"
+EMAIL_Q = "What is the e-mail address of the SPC Cloud service desk?"
+
+
 @pytest.mark.parametrize(
-    ("text", "declined"),
+    ("question", "text", "declined"),
     [
-        ("The service desk of SPC Cloud answers tenders' questions; lot 2 was activated on "
-         "07.06.2016 and expires on 06.12.2017 (2019 2020 2021 extensions).", True),
-        ("The service desk of SPC Cloud answers on +39 06 8526 4000 on working days.", False),
-        ("Write to the SPC Cloud service desk at desk@spc-cloud.example.", False),
+        (PHONE_Q, "The service desk of SPC Cloud answers tenders' questions; lot 2 was activated "
+         "on 07.06.2016 and expires on 06.12.2017 (2019 2020 2021 extensions).", True),
+        (PHONE_Q, "The service desk of SPC Cloud answers on +39 06 8526 4000 on working days.",
+         False),
+        (PHONE_Q, "Write to the SPC Cloud service desk at desk@spc-cloud.example.", True),
+        (EMAIL_Q, "Write to the SPC Cloud service desk at desk@spc-cloud.example.", False),
+        (EMAIL_Q, "The service desk of SPC Cloud answers on +39 06 8526 4000.", True),
+        (PHONE_Q, "SPC Cloud service desk guide, printed in 1 000 copies, "
+         "ISBN 978-92-9222-089-1.", True),
     ],
-    ids=["dates-are-not-numbers", "telephone", "e-mail"],
+    ids=["dates-are-not-numbers", "telephone", "an-e-mail-is-no-telephone", "e-mail",
+         "a-telephone-is-no-e-mail", "isbn-and-thousands"],
 )  # fmt: skip
-def test_a_telephone_number_or_email_asked_needs_one_in_the_passages(text, declined):
-    question = "What is the telephone number of the SPC Cloud service desk?"
+def test_a_telephone_number_or_email_asked_needs_one_in_the_passages(question, text, declined):
     passages = [_passage(1, text)]
     evidence = Evidence(dense=0.9, focus=1.0)
     check_kind(question, passages, _ranked(passages), evidence)
     assert (evidence.kind_missing == "contact") is declined
     assert evidence.answers(0.2) is not declined
+
+
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("Questions go to the report's contact, Bernice Steinhardt, at the audit office.", False),
+        ("Questions go to Dr. Kim at the audit office.", False),
+        # title case that names things: the documents write "border" in lower case, and
+        # "Operations", "Leadership" end like things
+        ("The Border Operations team approves uplift at the border.", True),
+        ("Goals cover Greater Capacity and International Leadership at the border.", True),
+    ],
+    ids=["name", "honorific", "lower-case-elsewhere", "thing-endings"],
+)
+def test_a_person_asked_for_is_a_name_not_title_case(text, declined):
+    question = "Which person approves uplift requests at the border?"
+    passages = [_passage(1, text)]
+    evidence = Evidence()
+    check_kind(question, passages, _ranked(passages), evidence)
+    assert (evidence.kind_missing == "person") is declined
+
+
+def test_a_year_asked_about_must_be_in_the_passages():
+    passages = [_passage(1, "In 2018 some 4,000 travellers arrived without a visa.")]
+    for question, missing in (
+        ("How many travellers arrived without a visa in 2019?", "year"),
+        ("How many travellers arrived without a visa in 2018?", ""),
+    ):
+        evidence = Evidence(dense=0.9, focus=1.0)
+        check_kind(question, passages, _ranked(passages), evidence)
+        assert evidence.kind_missing == missing, question
+        assert evidence.answers(0.2) is (missing == "")
 
 
 def test_the_rare_word_of_the_thing_asked_for_decides_whether_it_is_near():
@@ -427,6 +468,9 @@ def test_a_question_about_a_name_the_library_never_mentions_is_declined(corpus):
         passages = corpus.retriever.retrieve(question)
         _, evidence = corpus.chat.extractive.score(question, passages, index)
         assert evidence.kind_missing == missing, question
+    docs = {p.doc_id for p in passages}  # words the documents write in lower case: no names
+    assert corpus.chat.extractive.in_lower_case("islands", docs)
+    assert not corpus.chat.extractive.in_lower_case("kestrel", docs)
 
 
 def test_a_near_miss_on_currency_is_declined(corpus):

@@ -88,6 +88,7 @@ def check_kind(
     evidence: Evidence,
     known: Callable[[str], bool] = lambda _term: True,
     weight: Callable[[str], float] = lambda _term: 1.0,
+    lower_case: Callable[[str], bool] | None = None,
 ) -> None:
     """Fill the evidence about what the question names and asks for (names, focus, kind).
 
@@ -95,6 +96,8 @@ def check_kind(
     ("Which Zanzibar island...?") cannot be answered about. ``weight(term)`` (BM25 idf) says
     how much each word of the asked-for thing counts: in "which encryption standard" the rare
     "encryption" decides, not "standard", which any passage on standards has.
+    ``lower_case(word)`` says whether the documents write a word in lower case, which a
+    person's name never is (default: whether the passages do).
     """
     body = " ".join(f"{p.text} {p.title} {p.section}" for p in passages).lower()
     evidence.missing = [e for e in entities(question) if not mentions(e.lower(), body)]
@@ -115,9 +118,11 @@ def check_kind(
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
     if money and money not in body and not (money == "tenge" and "kzt" in body):
         evidence.kind_missing = money
-    elif asks_contact(question) and not gives_contact(body):
+    elif asks_contact(question) and not gives_contact(body, asks_contact(question)):
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
-    elif kind and not kind[1].search(best):
+    elif any(_YEAR.fullmatch(e) for e in evidence.missing):
+        evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
+    elif kind and not _gives(kind, best, lower_case or _written_in(passages), ranked[:3]):
         evidence.kind_missing = kind[0]
     elif kind and kind[0] == "count" and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
@@ -176,6 +181,41 @@ def _counted(focus: list[str], text: str, reach: int = 10) -> bool:
 
 
 _ONE = frozenset({"a", "an", "each", "every", "per"})
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_HONORIFIC = re.compile(r"^(?:Mr|Ms|Mrs|Dr|Prof)\b")
+_NAME_WORD = re.compile(r"[A-Z][a-z]{2,}")
+#: endings of the words that name things, not people ("Border Operations", "Sector Advisory")
+_THING_ENDING = re.compile(r"(?:tions?|ments?|ity|ities|ness|ship|ism|ional|isory|atory)$")
+
+
+def _gives(
+    kind: tuple[str, re.Pattern[str]],
+    best: str,
+    lower_case: Callable[[str], bool],
+    top: list[Scored],
+) -> bool:
+    """Whether the best units give the kind of fact asked for.
+
+    A person's name is capitalised words none of which the documents also write in lower case
+    and none of which ends like the name of a thing: "Border Clearance" ("at the border") and
+    "International Leadership" are not people; "Bernice Steinhardt" and "Dr. Kim" are.
+    """
+    if kind[0] != "person":
+        return kind[1].search(best) is not None
+    near = " ".join(dict.fromkeys(s.passage.text for s in top))  # a name may sit beside them
+    for match in kind[1].finditer(near):
+        name = match.group(0)
+        words = _NAME_WORD.findall(name)
+        if _HONORIFIC.match(name) or not any(
+            _THING_ENDING.search(w) or lower_case(w.lower()) for w in words
+        ):
+            return True
+    return False
+
+
+def _written_in(passages: list[Passage]) -> Callable[[str], bool]:
+    text = " ".join(p.text for p in passages)
+    return lambda word: re.search(rf"\b{re.escape(word)}\b", text) is not None
 
 
 def _stranger(name: str, question: str, known: Callable[[str], bool]) -> bool:

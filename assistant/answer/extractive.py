@@ -14,6 +14,7 @@ is declined alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,7 @@ MEANING_WORDS = 40  # words of a passage embedded to check its meaning (short in
 DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
 MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
 PART_WORDS = 50  # at least this many words for each part of a multi-part answer
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}")
 _VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
 
 Quotes = list[tuple[Passage, str]]
@@ -96,6 +98,7 @@ class ExtractiveAnswerer:
         #: ``page_text(doc_id, page)`` of the manifest: pages to find running headers on
         self.page_text: Callable[[str, int], str | None] | None = None
         self._furniture: dict[str, FurnitureIndex] = {}  # doc_id -> its running headers
+        self._lower_case: dict[str, frozenset[str]] = {}  # doc_id -> words it writes in lower case
 
     # -- reading passages ------------------------------------------------------------------
     def furniture(self, index: LexicalIndex, doc_id: str) -> FurnitureIndex:
@@ -103,8 +106,18 @@ class ExtractiveAnswerer:
         if doc_id not in self._furniture:
             if len(self._furniture) > 1000:
                 self._furniture.clear()
-            self._furniture[doc_id] = FurnitureIndex(self._pages(doc_id, index))
+                self._lower_case.clear()
+            pages = self._pages(doc_id, index)
+            self._furniture[doc_id] = FurnitureIndex(pages)
+            self._lower_case[doc_id] = frozenset(
+                word for *_, text in pages for word in _LOWER_WORD.findall(text)
+            )
         return self._furniture[doc_id]
+
+    def in_lower_case(self, word: str, doc_ids: set[str]) -> bool:
+        """Whether one of the documents writes the word in lower case (read with its furniture):
+        "border" is, "steinhardt" is not."""
+        return any(word in self._lower_case.get(doc_id, ()) for doc_id in doc_ids)
 
     def _pages(self, doc_id: str, index: LexicalIndex) -> list[tuple[str, int, int, str]]:
         if self.page_text is None:  # an in-memory index that holds its chunks
@@ -178,7 +191,16 @@ class ExtractiveAnswerer:
         if ranked:
             evidence.best_lexical = ranked[0].lexical
         # on the key-term order it was fitted on
-        check_kind(question, passages, ranked, evidence, lambda t: self.known(t, index), index.idf)
+        docs = {p.doc_id for p in passages}
+        check_kind(
+            question,
+            passages,
+            ranked,
+            evidence,
+            lambda t: self.known(t, index),
+            index.idf,
+            lambda word: self.in_lower_case(word, docs),
+        )
         for scored in ranked:
             scored.key = scored.score  # what a key point must reach (see ``compose``)
         if self.dense_units and ranked:

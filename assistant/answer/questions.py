@@ -190,31 +190,37 @@ def asks_who(question: str) -> bool:
     return bool(_ASKS_WHO.search(question))
 
 
-_ASKS_CONTACT = re.compile(
-    r"\b(?:(?:tele)?phone|fax|contact|helpline|hotline)\s+numbers?\b|\be-?mail address(?:es)?\b",
-    re.IGNORECASE,
-)
+_ASKS_PHONE = re.compile(r"\b(?:(?:tele)?phone|fax|helpline|hotline)\s+numbers?\b", re.I)
+_ASKS_EMAIL = re.compile(r"\be-?mail address(?:es)?\b", re.I)
+_ASKS_ANY = re.compile(r"\bcontact\s+(?:numbers?|details)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]\d{2,4}){1,4}\b")
-_NOT_PHONE = re.compile(  # dates (07.06.2016) and runs of years (2019 2020 2021)
-    r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^(?:(?:19|20)\d\d[\s.-]*)+$"
+_NOT_PHONE = re.compile(  # dates (07.06.2016), runs of years (2019 2020 2021), 1 000 000
+    r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^(?:(?:19|20)\d\d[\s.-]*)+$|^\d{1,3}(?:[ ,.]\d{3})+$"
 )
 
 
-def gives_contact(text: str) -> bool:
-    """Whether the text holds an e-mail address or a telephone number (7+ digits in groups)."""
-    if _EMAIL.search(text):
+def gives_contact(text: str, kind: str = "any") -> bool:
+    """Whether the text holds what ``kind`` of contact asks for: an e-mail address ("email"), a
+    telephone number of 7+ digits in groups ("phone"; not a date, a year run, a thousands
+    figure or an ISBN), or either ("any")."""
+    if kind != "phone" and _EMAIL.search(text):
         return True
-    return any(
+    return kind != "email" and any(
         sum(c.isdigit() for c in m.group(0)) >= 7
         and not _NOT_PHONE.match(m.group(0).strip(" ()").replace(")", ""))
+        and "isbn" not in text[max(0, m.start() - 8) : m.start()].lower()
         for m in _PHONE.finditer(text)
     )
 
 
-def asks_contact(question: str) -> bool:
-    """Whether a question asks for a telephone number or an e-mail address."""
-    return bool(_ASKS_CONTACT.search(question))
+def asks_contact(question: str) -> str:
+    """What contact a question asks for: "phone", "email", "any" (contact details), or ""."""
+    if _ASKS_PHONE.search(question):
+        return "phone"
+    if _ASKS_EMAIL.search(question):
+        return "email"
+    return "any" if _ASKS_ANY.search(question) else ""
 
 
 def currency(question: str) -> str | None:
