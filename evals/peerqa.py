@@ -7,7 +7,11 @@ decline scores 0). The score rewards length, so the median answer length is repo
 it, with the same share for the top-1 and top-3 retrieved passages (what retrieval made
 available), for the best 120-word stretch of any one retrieved passage (an oracle that knows the
 terms: the ceiling for an answer of that length quoted from one place) and the declines (every
-question is answerable).
+question is answerable). Beside them run our own near misses on the same documents
+(``evals/datasets/peerqa_near_misses.jsonl``, in our words: a fee in dollars, a telephone
+number, a named minister... that the documents do not give), so that declines are also measured
+on documents the decline rules were not written on: the share of them declined, and the share
+of all declines that were near misses.
 
 ``realdocs``: our own development set (``evals/datasets/realdocs.jsonl``, written in our words)
 over ``../shared/realdocs`` (or ``BRIEFING_REALDOCS_DIR``): the share of the expected facts in
@@ -35,6 +39,7 @@ from assistant.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVSET = Path(__file__).resolve().parent / "datasets" / "realdocs.jsonl"
+NEAR_MISSES = Path(__file__).resolve().parent / "datasets" / "peerqa_near_misses.jsonl"
 REALDOC_FILES = {  # file -> document type at ingest
     "italy-three-year-ict-plan-2017-2019.txt": "master_plan",
     "italy-three-year-ict-plan-annex-2.pdf": "master_plan",
@@ -81,6 +86,18 @@ def load_peerqa(
     return cases
 
 
+def load_near_misses(
+    documents: Sequence[str] = (), path: Path = NEAR_MISSES
+) -> list[dict[str, Any]]:
+    """Our unanswerable questions on the peer-qa documents, optionally only some documents'."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the near misses {path}: {exc.strerror or exc}") from None
+    cases = [json.loads(line) for line in lines if line.strip()]
+    return [c for c in cases if not documents or c["document"] in documents]
+
+
 def presence(text: str, terms: Sequence[str]) -> float:
     """Share of ``terms`` found in ``text`` (case-insensitive substrings, whitespace folded)."""
     body = " ".join(text.split()).lower()
@@ -122,8 +139,10 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
     }
 
 
-def score_peerqa(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Ask every outside question; the metrics and one row per case."""
+def score_peerqa(
+    service: Any, cases: Sequence[dict[str, Any]], near_misses: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """Ask every outside question and every near miss; the metrics and one row per case."""
     rows = []
     for case in cases:
         answer, ms = _ask(service, case["question"])
@@ -144,8 +163,26 @@ def score_peerqa(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any
                 "text": answer.text,
             }
         )
+    misses = []
+    for case in near_misses:
+        answer, ms = _ask(service, case["question"])
+        misses.append(
+            {
+                "id": case["id"],
+                "question": case["question"],
+                "document": case["document"],
+                "answered": answer.answered,
+                "junk": bool(_JUNK.search(answer.text)),
+                "text": answer.text,
+            }
+        )
+    caught = sum(not m["answered"] for m in misses)
+    declined = sum(not r["answered"] for r in rows) + caught
     metrics = {
         "cases": len(rows),
+        "near_misses": len(misses),
+        "decline_recall": caught / len(misses) if misses else None,
+        "decline_precision": caught / declined if misses and declined else None,
         "key_terms": statistics.mean(r["presence"] for r in rows) if rows else None,
         "top1_key_terms": statistics.mean(r["top1"] for r in rows) if rows else None,
         "top3_key_terms": statistics.mean(r["top3"] for r in rows) if rows else None,
@@ -154,7 +191,7 @@ def score_peerqa(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any
         "declined_share": sum(not r["answered"] for r in rows) / len(rows) if rows else None,
         **_summary(rows),
     }
-    return {"metrics": metrics, "cases": rows}
+    return {"metrics": metrics, "cases": rows, "near_misses": misses}
 
 
 def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from assistant.core.settings import read_yaml_mapping
 from evals.peerqa import (
     REALDOC_FILES,
     load_devset,
+    load_near_misses,
     load_peerqa,
     score_devset,
     score_peerqa,
@@ -91,7 +92,11 @@ def run_suite(
     service = build_service(base, embeddings)
     try:
         service.ask("warm-up question")  # loads the index and the models; not measured
-        result = score_peerqa(service, cases) if name == "peerqa" else score_devset(service, cases)
+        if name == "peerqa":
+            misses = load_near_misses([path.name for path in files])
+            result = score_peerqa(service, cases, misses)
+        else:
+            result = score_devset(service, cases)
     finally:
         service.close()
     result["ingest"] = ingest

@@ -252,6 +252,7 @@ def test_a_part_that_refers_back_is_retrieved_with_its_subject():
         ("What is the name of the contact person for the report?", "person"),
         ("How many hospitals did the network close?", "count"),
         ("who invented the term?", "person"),
+        ("What is the price of a fiber optic patch panel?", "money"),
         ("And who coined the phrase?", "person"),
     ],
 )
@@ -377,6 +378,29 @@ def test_a_year_asked_about_must_be_in_the_passages():
         check_kind(question, passages, _ranked(passages), evidence)
         assert evidence.kind_missing == missing, question
         assert evidence.answers(0.2) is (missing == "")
+
+
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [
+        ("The review ended on 1 May 2004.", True),
+        ("Reviews run every quarter.", True),
+        ("Results are due by March.", True),
+        ("A decision may be taken by the market.", False),  # "dec", "may", "mar" are no dates
+    ],
+)
+def test_a_date_asked_for_is_a_date_not_a_month_like_word(text, dated):
+    _, gives = wanted_kind("When will the instruction next be reviewed?")
+    assert bool(gives.search(text)) is dated
+
+
+def test_a_coded_name_the_library_has_in_no_form_is_a_stranger():
+    passages = [_passage(1, "Travellers need an Incoming Passenger Card; exemptions apply.")]
+    evidence = Evidence(dense=0.9, focus=1.0)
+    known = {"travellers", "exemptions", "instruction", "travel", "list"}.__contains__
+    question = "Which COVID-19 travel exemptions does the instruction list?"
+    check_kind(question, passages, _ranked(passages), evidence, known)
+    assert evidence.kind_missing == "name"
 
 
 def test_the_rare_word_of_the_thing_asked_for_decides_whether_it_is_near():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.core.settings import Settings
-from evals.peerqa import load_peerqa, parts_of, presence, shared_dir
+from evals.peerqa import load_near_misses, load_peerqa, parts_of, presence, shared_dir
 from evals.suites import THRESHOLDS, check_limits, load_limits, run_suite
 
 CI_DOCUMENT = "Home_Affairs.pdf"
@@ -52,6 +52,15 @@ def test_questions_are_read_from_the_shared_folder(folder):
     assert sample == load_peerqa(folder, [CI_DOCUMENT], CI_SAMPLE, seed=0)  # a fixed sample
 
 
+def test_near_misses_are_ours_and_name_the_outside_documents(folder):
+    misses = load_near_misses()
+    outside = load_peerqa(folder)
+    assert len(misses) == 48 and len({m["id"] for m in misses}) == 48
+    assert {m["document"] for m in misses} == {c["document"] for c in outside}
+    assert not {m["question"] for m in misses} & {c["question"] for c in outside}
+    assert {m["document"] for m in load_near_misses([CI_DOCUMENT])} == {CI_DOCUMENT}
+
+
 def test_ci_sample_meets_its_floors(folder, tmp_path, embedder):
     settings = Settings(data_dir=tmp_path / "unused")
     result = run_suite(
@@ -63,5 +72,6 @@ def test_ci_sample_meets_its_floors(folder, tmp_path, embedder):
     limits = load_limits(THRESHOLDS)
     assert "peerqa_ci" in limits, "evals/thresholds.yaml has no suites: peerqa_ci floors"
     assert check_limits("peerqa_ci", metrics, limits) == [], metrics
-    for row in result["cases"]:  # no table-of-contents or running-header junk in any answer
+    for row in result["cases"] + result["near_misses"]:  # no contents or running-header junk
         assert not row["junk"], row["text"]
+    assert metrics["near_misses"] == len(load_near_misses([CI_DOCUMENT]))

@@ -223,7 +223,7 @@ def _stranger(name: str, question: str, known: Callable[[str], bool]) -> bool:
     the ...") is no name."""
     return (
         len(name) > 3
-        and name.isalpha()
+        and re.fullmatch(r"[^\W\d_]+(?:-\d+)?", name) is not None  # COVID-19, not GAO-07-791
         and not any(known(t) for t in tokenize(name))
         and not re.search(rf"(?:[.!?:;]\s+|^\W*){re.escape(name)}\b", question)
     )

@@ -43,7 +43,7 @@ _WANTS = [
             r"|\b(?:budget|cost|funding|spend|spent|price|allocation)\b.*"
             r"\b(?:how much|what|total)\b"
             r"|\bwhat\b.*\b(?:budget|cost|funding)\b|\bin (?:tenge|dollars|euros|pounds)\b"
-            r"|\b(?:how much|what|which)\s+(?:\w+\s+)?(?:salary|salaries|wages?|fees?|fines?|"
+            r"|\b(?:how much|what|which)\s+(?:\w+\s+){0,2}(?:salary|salaries|wages?|fees?|fines?|"
             r"hourly rate|prices?|charges?)\b",
             re.I,
         ),
@@ -76,10 +76,12 @@ _WANTS = [
             r"|\bwhich (?:date|year)\b|\bon what date\b|\bin what year\b",
             re.I,
         ),
-        re.compile(
-            r"\b(?:19|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
-            r"|\bq[1-4]\b|\b(?:year|month|week|quarter)\b",
-            re.I,
+        re.compile(  # month names capitalised ("decision" and the verb "may" are no dates)
+            r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|"
+            r"September|October|November|December)\b"
+            r"|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?\s+\d"
+            r"|\d\s+(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b"
+            r"|\b[Qq][1-4]\b|\b(?i:year|month|week|quarter)s?\b",
         ),
     ),
 ]
