@@ -493,8 +493,8 @@ def test_a_question_about_a_name_the_library_never_mentions_is_declined(corpus):
         _, evidence = corpus.chat.extractive.score(question, passages, index)
         assert evidence.kind_missing == missing, question
     docs = {p.doc_id for p in passages}  # words the documents write in lower case: no names
-    assert corpus.chat.extractive.in_lower_case("islands", docs)
-    assert not corpus.chat.extractive.in_lower_case("kestrel", docs)
+    assert corpus.chat.extractive.in_lower_case("islands", docs, index)
+    assert not corpus.chat.extractive.in_lower_case("kestrel", docs, index)
 
 
 def test_a_near_miss_on_currency_is_declined(corpus):

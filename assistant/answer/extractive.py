@@ -46,6 +46,7 @@ MEANING_SHARE = 0.4  # of a re-scored unit's score that comes from its meaning (
 MEANING_WORDS = 40  # words of a passage embedded to check its meaning (short inputs stay fast)
 DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
 MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
+LOWER_CASE_DOCS = 200  # documents whose lower-case words are kept (read for person questions)
 PART_WORDS = 50  # at least this many words for each part of a multi-part answer
 _LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}")
 _VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
@@ -106,18 +107,22 @@ class ExtractiveAnswerer:
         if doc_id not in self._furniture:
             if len(self._furniture) > 1000:
                 self._furniture.clear()
-                self._lower_case.clear()
-            pages = self._pages(doc_id, index)
-            self._furniture[doc_id] = FurnitureIndex(pages)
-            self._lower_case[doc_id] = frozenset(
-                word for *_, text in pages for word in _LOWER_WORD.findall(text)
-            )
+            self._furniture[doc_id] = FurnitureIndex(self._pages(doc_id, index))
         return self._furniture[doc_id]
 
-    def in_lower_case(self, word: str, doc_ids: set[str]) -> bool:
-        """Whether one of the documents writes the word in lower case (read with its furniture):
-        "border" is, "steinhardt" is not."""
-        return any(word in self._lower_case.get(doc_id, ()) for doc_id in doc_ids)
+    def in_lower_case(self, word: str, doc_ids: set[str], index: LexicalIndex) -> bool:
+        """Whether one of the documents writes the word in lower case: "border" is, "steinhardt"
+        is not. A document's words are read the first time a question asks for a person."""
+        for doc_id in sorted(doc_ids):
+            if doc_id not in self._lower_case:
+                if len(self._lower_case) >= LOWER_CASE_DOCS:
+                    self._lower_case.clear()
+                self._lower_case[doc_id] = frozenset(
+                    w for *_, text in self._pages(doc_id, index) for w in _LOWER_WORD.findall(text)
+                )
+            if word in self._lower_case[doc_id]:
+                return True
+        return False
 
     def _pages(self, doc_id: str, index: LexicalIndex) -> list[tuple[str, int, int, str]]:
         if self.page_text is None:  # an in-memory index that holds its chunks
@@ -199,7 +204,7 @@ class ExtractiveAnswerer:
             evidence,
             lambda t: self.known(t, index),
             index.idf,
-            lambda word: self.in_lower_case(word, docs),
+            lambda word: self.in_lower_case(word, docs, index),
         )
         for scored in ranked:
             scored.key = scored.score  # what a key point must reach (see ``compose``)
