@@ -58,9 +58,7 @@ class Evidence:
     unknown_terms: float = 0.0  # share of the key terms the corpus has in no form
     missing: list[str] = field(default_factory=list)  # names, codes, figures absent from passages
     kind_missing: str = ""  # "money", "date"... or a currency asked for but absent
-    focus: float = (
-        1.0  # idf share of the asked-for thing ("encryption standard") near the best units
-    )
+    focus: float = 1.0  # idf share of the asked-for thing ("encryption standard") near the best
 
     def value(self) -> float:
         """Log-odds that the passages answer the question (weights: ``DECLINE_WEIGHTS``)."""
@@ -118,11 +116,15 @@ def check_kind(
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
     if money and money not in body and not (money == "tenge" and "kzt" in body):
         evidence.kind_missing = money
-    elif asks_contact(question) and not gives_contact(body, asks_contact(question)):
+    elif (contact := asks_contact(question)) and not gives_contact(body, contact):
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
     elif any(_YEAR.fullmatch(e) for e in evidence.missing):
         evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
-    elif kind and not _gives(kind, best, lower_case or _written_in(passages), ranked[:3]):
+    elif kind and kind[0] == "person":  # a name may sit beside the best units, on their pages
+        near = " ".join(dict.fromkeys(s.passage.text for s in ranked[:3]))
+        if not _names_someone(kind[1], near, lower_case or _written_in(passages)):
+            evidence.kind_missing = "person"
+    elif kind and not kind[1].search(best):
         evidence.kind_missing = kind[0]
     elif kind and kind[0] == "count" and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
@@ -188,22 +190,12 @@ _NAME_WORD = re.compile(r"[A-Z][a-z]{2,}")
 _THING_ENDING = re.compile(r"(?:tions?|ments?|ity|ities|ness|ship|ism|ional|isory|atory)$")
 
 
-def _gives(
-    kind: tuple[str, re.Pattern[str]],
-    best: str,
-    lower_case: Callable[[str], bool],
-    top: list[Scored],
-) -> bool:
-    """Whether the best units give the kind of fact asked for.
-
-    A person's name is capitalised words none of which the documents also write in lower case
-    and none of which ends like the name of a thing: "Border Clearance" ("at the border") and
-    "International Leadership" are not people; "Bernice Steinhardt" and "Dr. Kim" are.
-    """
-    if kind[0] != "person":
-        return kind[1].search(best) is not None
-    near = " ".join(dict.fromkeys(s.passage.text for s in top))  # a name may sit beside them
-    for match in kind[1].finditer(near):
+def _names_someone(names: re.Pattern[str], text: str, lower_case: Callable[[str], bool]) -> bool:
+    """Whether the text names a person: capitalised words none of which the documents also
+    write in lower case and none of which ends like the name of a thing. "Border Clearance"
+    ("at the border") and "International Leadership" are not people; "Bernice Steinhardt" and
+    "Dr. Kim" are."""
+    for match in names.finditer(text):
         name = match.group(0)
         words = _NAME_WORD.findall(name)
         if _HONORIFIC.match(name) or not any(
