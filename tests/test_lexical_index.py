@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import lexical_merge
+from assistant.answer import lexical_merge, lexical_store
 from assistant.answer.lexical import LexicalView
 from assistant.answer.lexical_segment import IndexedChunk, build_segment
 from assistant.answer.lexical_store import LexicalStore
@@ -177,6 +177,31 @@ def test_a_question_never_waits_for_a_merge_and_changes_during_it_survive(tmp_pa
     assert len(store.view.parts) == 2  # the merged base and the delta written meanwhile
 
 
+def test_a_merge_whose_folder_a_collector_emptied_is_not_named(tmp_path, monkeypatch):
+    # A collector in another thread or process (orphan age 0 here) may empty a merge's temporary
+    # folder while it is written; the rename still succeeds, with files missing.
+    root = tmp_path / "lexical"
+    store = LexicalStore(root, Fetch(), merge_ratio=1.0)
+    ready = set(list(DOCS)[:10])
+    store.sync(ready)
+    store.sync(ready | {"doc010"})
+    before = json.loads((root / "state.json").read_text())
+    real = lexical_store.write_segment
+
+    def collected_meanwhile(where, seg):
+        final = real(where, seg)
+        (final / "terms.npy").unlink()
+        return final
+
+    monkeypatch.setattr(lexical_store, "write_segment", collected_meanwhile)
+    assert store.merge() is False
+    assert json.loads((root / "state.json").read_text()) == before
+    fresh = LexicalStore(root, Fetch())
+    assert_like_fresh(fresh.view, ready | {"doc010"})
+    assert fresh.broken == ""
+    assert {p.name for p in root.iterdir() if p.is_dir()} == {e["name"] for e in before["segments"]}
+
+
 def test_a_broken_index_is_noticed_and_rebuilt(tmp_path):
     root = tmp_path / "lexical"
     ready = set(list(DOCS)[:10])
@@ -252,6 +277,7 @@ def test_kill_9_during_sync_and_merge_leaves_a_consistent_index(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait()
         store = LexicalStore(root, Fetch(), orphan_age_s=0.0)
+        assert store.view is not None  # opens the files the kill left
         assert store.broken == "", store.broken
         state = json.loads((root / "state.json").read_text())
         for entry in state["segments"]:

@@ -211,6 +211,14 @@ def write_segment(root: Path, seg: Segment) -> Path:
         raise
 
 
+def is_complete(path: Path) -> bool:
+    """Whether a segment folder holds every file a segment has (a collector may have emptied a
+    folder that was still being written, before it was renamed into place)."""
+    return (
+        all((path / f"{attr}.npy").is_file() for attr in _ARRAYS) and (path / "meta.json").is_file()
+    )
+
+
 def load_segment(path: Path) -> Segment:
     """Open a segment with its arrays memory-mapped (nothing is read until a query needs it)."""
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))

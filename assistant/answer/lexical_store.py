@@ -28,6 +28,7 @@ from assistant.answer.lexical_segment import (
     IndexedChunk,
     Segment,
     SegmentBuilder,
+    is_complete,
     load_segment,
     write_segment,
 )
@@ -258,7 +259,7 @@ class LexicalStore:
         old = {e["name"]: set(e["removed"]) for e in before["segments"]}
         with self._mutex, files.writer_lock(self.root, 0.0) as held:
             now = {e["name"]: e for e in files.read_state(self.root)["segments"]} if held else {}
-            kept = (self.root / name / "meta.json").is_file()  # not collected as an orphan
+            kept = is_complete(self.root / name)  # not collected, wholly or in part, as an orphan
             if not held or not kept or not set(old) <= set(now):
                 shutil.rmtree(self.root / name, ignore_errors=True)
                 return False
