@@ -161,8 +161,9 @@ def render(pieces: list[Piece], known: Callable[[str], bool]) -> str:
     if len(groups) <= 1:
         lines = [f"{p.render(known)} [{p.passage.n}]" for p in pieces]
         return "\n".join(lines[:1] + [f"- {line}" for line in lines[1:]])
-    lines = []
+    blocks = []  # a blank line between groups: a title line must not join the list above it
     for group in groups.values():
-        lines.append(f"{group[0].passage.title}:")
+        lines = [f"{group[0].passage.title}:"]
         lines += [f"- {p.render(known)} [{p.passage.n}]" for p in group]
-    return "\n".join(lines)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

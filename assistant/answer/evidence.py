@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
 from assistant.answer.questions import (
+    MONTHS,
     asks_contact,
+    asks_named_thing,
     currency,
     entities,
     focus_terms,
@@ -39,13 +41,14 @@ DECLINE_WEIGHTS = {
     "kind_missing": -2.94,
     "focus": 1.58,
 }
-KINDS = ("money", "share", "count", "date", "person")
+KINDS = ("money", "share", "count", "date", "person", "thing")
 COUNTED = re.compile(
     r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|hundreds|dozen|dozens|thousands?|millions?|several|both|single|all|no"
 )
 SEGMENT_CREDIT = 0.5  # a key term elsewhere in the unit's paragraph or list counts half
 CONTEXT_CREDIT = 0.5  # in its section heading or the document title
+RARE_NAME = 0.5  # a name answering "which company" has at least this share of the top idf
 
 
 @dataclass
@@ -124,10 +127,16 @@ def check_kind(
         near = " ".join(dict.fromkeys(s.passage.text for s in ranked[:3]))
         if not _names_someone(kind[1], near, lower_case or _written_in(passages)):
             evidence.kind_missing = "person"
+    elif asks_named_thing(question) and not _names_something(
+        best, question, lower_case or _written_in(passages), _rarity(weight)
+    ):
+        evidence.kind_missing = "thing"  # "which airline...?": no name near the subject
     elif kind and not kind[1].search(best):
         evidence.kind_missing = kind[0]
     elif kind and kind[0] == "count" and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
+    elif kind and any(re.fullmatch(r"[A-Z][a-z]{3,}", e) for e in evidence.missing):
+        evidence.kind_missing = kind[0]  # "how many rooms does the Pentagon have?": not here
     elif any(_stranger(e, question, known) for e in evidence.missing):
         evidence.kind_missing = "name"
 
@@ -198,11 +207,60 @@ def _names_someone(names: re.Pattern[str], text: str, lower_case: Callable[[str]
     for match in names.finditer(text):
         name = match.group(0)
         words = _NAME_WORD.findall(name)
-        if _HONORIFIC.match(name) or not any(
-            _THING_ENDING.search(w) or lower_case(w.lower()) for w in words
+        if _HONORIFIC.match(name) or all(_may_be_a_name(w, lower_case) for w in words):
+            return True
+    return False
+
+
+def _names_something(
+    text: str,
+    question: str,
+    lower_case: Callable[[str], bool],
+    rarity: Callable[[str], float] = lambda _word: 1.0,
+) -> bool:
+    """Whether the text names a company, place, product or the like that the question does not:
+    a capitalised word inside a sentence that the documents never write in lower case, that is
+    no month, and that is rare in the library ("Sogei", "Amazon", "F-16"; not "Centre" of the
+    document's own "Border Operations Centre"), or a company by its legal form ("... JSC").
+    Acronyms do not count: documents of government are full of them."""
+    if _COMPANY.search(text):
+        return True
+    asked = {w.lower()[:6] for w in re.findall(r"[\w-]+", question)}
+    for match in _SOME_NAME.finditer(text):
+        word = match.group(0)
+        before = text[: match.start()].rstrip()
+        if not before or before[-1] in ".!?:•|" or word.lower()[:6] in asked or word in _MONTHS:
+            continue  # a sentence's first word, a name the question gives (Australian), a date
+        if rarity(word) >= RARE_NAME and (
+            any(c.isdigit() for c in word) or _may_be_a_name(word, lower_case)
         ):
             return True
     return False
+
+
+def _may_be_a_name(word: str, lower_case: Callable[[str], bool]) -> bool:
+    """A capitalised word the documents never write in lower case and that does not end like
+    the name of a thing ("Steinhardt", "Sogei"; not "Border", "Operations")."""
+    return not (_THING_ENDING.search(word) or lower_case(word.lower()))
+
+
+def _rarity(weight: Callable[[str], float]) -> Callable[[str], float]:
+    """A word's idf as a share of the idf of a word no chunk has (1.0: as rare as can be)."""
+    ceiling = max(weight("\x00"), 1e-9)
+
+    def rarity(word: str) -> float:
+        tokens = tokenize(word)
+        return weight(tokens[0]) / ceiling if tokens else 0.0
+
+    return rarity
+
+
+_COMPANY = re.compile(  # "Astravia Information Systems JSC", "Acme Ltd": a company by its form
+    r"\b[A-Z]\w+(?:\s+[A-Z]\w+)*,?\s+(?:JSC|LLC|Ltd|Inc|plc|PLC|GmbH|S\.p\.A|SpA|AG|SA|"
+    r"Corporation|Corp|Company|Co\.|Limited)\b"
+)
+_SOME_NAME = re.compile(r"\b[A-Z][a-z]{2,}(?:-?\d+[A-Za-z]*)?\b|\b[A-Z]-?\d+[A-Za-z]*\b")
+_MONTHS = frozenset(MONTHS + "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
 
 
 def _written_in(passages: list[Passage]) -> Callable[[str], bool]:

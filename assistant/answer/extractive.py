@@ -46,9 +46,9 @@ MEANING_SHARE = 0.4  # of a re-scored unit's score that comes from its meaning (
 MEANING_WORDS = 40  # words of a passage embedded to check its meaning (short inputs stay fast)
 DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
 MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
-LOWER_CASE_DOCS = 200  # documents whose lower-case words are kept (read for person questions)
+LOWER_CASE_DOCS = 200  # documents whose lower-case words are kept (read for name questions)
 PART_WORDS = 50  # at least this many words for each part of a multi-part answer
-_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{3,}")
+_LOWER_WORD = re.compile(r"(?<![\w.@/])[a-z]{3,}(?![\w@/]|\.[a-z])")  # not www.astravia.gov
 _VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
 
 Quotes = list[tuple[Passage, str]]
@@ -112,7 +112,8 @@ class ExtractiveAnswerer:
 
     def in_lower_case(self, word: str, doc_ids: set[str], index: LexicalIndex) -> bool:
         """Whether one of the documents writes the word in lower case: "border" is, "steinhardt"
-        is not. A document's words are read the first time a question asks for a person."""
+        is not. A document's words are read the first time a question asks for a person or a name
+        ("which company...?")."""
         for doc_id in sorted(doc_ids):
             if doc_id not in self._lower_case:
                 if len(self._lower_case) >= LOWER_CASE_DOCS:

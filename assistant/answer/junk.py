@@ -43,6 +43,7 @@ _NUMBERED_HEADING = re.compile(
 )
 _TERMINAL = re.compile(r"[.:;?!,]['\")\]]*$")
 _DIGITS = re.compile(r"\d+")
+_BULLETS = "•●▪■►✓□☐✔❑➢"
 _JOINERS = frozenset(
     "a an and as at by for from in into of on or the to with than that which per via".split()
 )
@@ -91,6 +92,7 @@ def is_heading(line: str, previous: str | None, following: str | None) -> bool:
         or not following.strip()
         or following.strip()[0].isupper()
         or following.strip()[0].isdigit()
+        or following.strip()[0] in _BULLETS  # "Visa grant notification" above its bullets
     )
     if _NUMBERED_HEADING.match(text) and next_upper and len(words) <= 10:
         return True
@@ -165,8 +167,8 @@ def unit_junk_reason(text: str, kind: str = "sentence") -> str | None:
     table caption, a run of bare numbers.
     """
     words = text.split()
-    if not words:
-        return "empty"
+    if not words or not re.sub(r"[|\s]", "", text):
+        return "empty"  # nothing, or a table row of empty cells
     acronyms = sum(bool(_ACRONYM.match(w.strip("(),;:"))) for w in words)
     stops = len(re.findall(r"[.;!?](?:\s|$)", text))
     if len(words) >= 12 and acronyms / len(words) >= 0.2 and stops * 25 < len(words):

@@ -35,6 +35,9 @@ _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundred|dozen|single|both|each|every"
 )
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 _WANTS = [
     (
         "money",
@@ -77,8 +80,7 @@ _WANTS = [
             re.I,
         ),
         re.compile(  # month names capitalised ("decision" and the verb "may" are no dates)
-            r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|"
-            r"September|October|November|December)\b"
+            rf"\b(?:19|20)\d\d\b|\b(?:{'|'.join(MONTHS)})\b"
             r"|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?\s+\d"
             r"|\d\s+(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b"
             r"|\b[Qq][1-4]\b|\b(?i:year|month|week|quarter)s?\b",
@@ -196,7 +198,7 @@ _ASKS_PHONE = re.compile(r"\b(?:(?:tele)?phone|fax|helpline|hotline)\s+numbers?\
 _ASKS_EMAIL = re.compile(r"\be-?mail address(?:es)?\b", re.I)
 _ASKS_ANY = re.compile(r"\bcontact\s+(?:numbers?|details)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?)?\(?\d{2,5}\)?(?:[\s.-]\d{2,4}){1,4}\b")
+_PHONE = re.compile(r"(?:\+\d{1,3}[ .-]?)?\(?\d{2,5}\)?(?:[ \t.-]\d{2,4}){1,4}\b")  # on one line
 _NOT_PHONE = re.compile(  # dates (07.06.2016), runs of years (2019 2020 2021), 1 000 000
     r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$|^(?:(?:19|20)\d\d[\s.-]*)+$|^\d{1,3}(?:[ ,.]\d{3})+$"
 )
@@ -223,6 +225,19 @@ def asks_contact(question: str) -> str:
     if _ASKS_EMAIL.search(question):
         return "email"
     return "any" if _ASKS_ANY.search(question) else ""
+
+
+_NAMED_THING = re.compile(  # things known by their names: "which airline", "in which city"
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:airlines?|banks?|brands?|cit(?:y|ies)|"
+    r"compan(?:y|ies)|contractors?|countr(?:y|ies)|firms?|makers?|manufacturers?|publishers?|"
+    r"suppliers?|tanks?|universit(?:y|ies)|vendors?|programming languages?)(?![\w-])",
+    re.I,
+)
+
+
+def asks_named_thing(question: str) -> bool:
+    """Whether a question asks which company, city, brand... (answered by a name)."""
+    return _NAMED_THING.search(question) is not None
 
 
 def currency(question: str) -> str | None:

@@ -5,7 +5,8 @@ cited. The BM25 index lives on disk (``lexical_store``): before a question it ca
 the manifest's ready documents (indexing only the new ones, masking the gone ones), and texts
 are read for the hits only, by id.
 One page may fill at most ``max_per_page`` slots, and a passage that stops mid-thought is
-extended with the next chunk of the same page and section.
+extended with the next chunk of the same page and section; one that starts mid-sentence is
+widened back to its sentence's start on the page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from assistant.core.store import StoredChunk, VectorStore
 
 Mode = Literal["hybrid", "dense", "lexical"]
 _ENDS_THOUGHT = re.compile(r"[.!?)\]\"'|]\s*$")
+_SENTENCE_END = re.compile(r"[.!?]['\")\]”’]*\s+(?=[^\W\d_a-z]|[\d•])|\n\s*\n")
+BACK_CHARS = 300  # how far back a passage cut mid-sentence is widened to its sentence's start
 
 
 @dataclass
@@ -209,18 +212,26 @@ class Retriever:
     def _passage(self, n: int, cand: Candidate, nexts: dict[str, StoredChunk]) -> Passage:
         meta = cand.chunk.metadata
         start, end, text = meta["start"], meta["end"], cand.chunk.text
-        neighbour = nexts[cand.chunk.id].metadata if cand.chunk.id in nexts else None
-        if (
-            neighbour is not None
+        neighbour = nexts[cand.chunk.id].metadata if cand.chunk.id in nexts else {}
+        widen_on = (
+            bool(neighbour)
             and neighbour["page"] == meta["page"]
             and neighbour["section"] == meta["section"]
             and neighbour["end"] > end
-        ):
-            page_text = self.manifest.page_text(meta["doc_id"], meta["page"])
-            # widen only over whitespace or overlap: furniture set aside at ingest may lie between
-            if page_text is not None and not page_text[end : neighbour["start"]].strip():
-                end = neighbour["end"]
-                text = page_text[start:end]
+        )
+        widen_back = text[:1].islower() and start > 0  # a chunk cut mid-sentence
+        page_text = (
+            self.manifest.page_text(meta["doc_id"], meta["page"])
+            if widen_on or widen_back
+            else None
+        )
+        # widen on only over whitespace or overlap: furniture set aside at ingest may lie between
+        if widen_on and page_text is not None and not page_text[end : neighbour["start"]].strip():
+            end = neighbour["end"]
+            text = page_text[start:end]
+        if widen_back and page_text is not None and page_text[start:end] == text:
+            start = sentence_start(page_text, start)
+            text = page_text[start:end]
         return Passage(
             n=n,
             chunk_id=cand.chunk.id,
@@ -237,6 +248,17 @@ class Retriever:
             dense_rank=cand.dense_rank,
             lexical_rank=cand.lexical_rank,
         )
+
+
+def sentence_start(page_text: str, start: int) -> int:
+    """Where the sentence around offset ``start`` of a page begins: after the last sentence end
+    or blank line within ``BACK_CHARS`` before it, or the page's start; ``start`` itself when
+    neither lies that close."""
+    head = page_text[max(0, start - BACK_CHARS) : start]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    if ends:
+        return start - len(head) + ends[-1]
+    return 0 if start <= BACK_CHARS else start
 
 
 def _where(filters: Filters, ready: set[str]) -> dict[str, Any] | None:
