@@ -90,12 +90,16 @@ def load_near_misses(
     documents: Sequence[str] = (), path: Path = NEAR_MISSES
 ) -> list[dict[str, Any]]:
     """Our unanswerable questions on the peer-qa documents, optionally only some documents'."""
+    cases = _read_jsonl(path, "the near misses")
+    return [c for c in cases if not documents or c["document"] in documents]
+
+
+def _read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"cannot read the near misses {path}: {exc.strerror or exc}") from None
-    cases = [json.loads(line) for line in lines if line.strip()]
-    return [c for c in cases if not documents or c["document"] in documents]
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def presence(text: str, terms: Sequence[str]) -> float:
@@ -195,13 +199,7 @@ def score_peerqa(
 
 
 def load_devset(path: Path = DEVSET) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the development set {path}: {exc.strerror or exc}"
-        ) from None
-    return [json.loads(line) for line in lines if line.strip()]
+    return _read_jsonl(path, "the development set")
 
 
 def score_devset(service: Any, cases: Sequence[dict[str, Any]]) -> dict[str, Any]:

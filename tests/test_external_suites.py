@@ -1,7 +1,7 @@
 """The two external suites, whole, held to their floors in evals/thresholds.yaml (``suites:``).
 
 Both read real documents from ../shared (never copied into the project): all 399 outside
-questions over ../shared/peer-qa, and our own 109-question development set over
+questions over ../shared/peer-qa, and our own 121-question development set over
 ../shared/realdocs, ingest included (about two minutes together). Without a folder its test
 skips and says why.
 """
