@@ -445,13 +445,59 @@ def test_a_person_asked_for_is_a_name_not_title_case(text, declined):
             "Supplier management is weak: one bidder, no exit plan.",
             False,
         ),
+        # a nationality, a reference to an article, the words of a cited standard's title
+        (
+            "Which airline should the ministry pick?",
+            "In 2002 the Swedish ministry chose carriers, as Article 12 of the plan allows.",
+            True,
+        ),
+        (
+            "Which company must install the cabling?",
+            "Install the cabling as MIL-STD-188, Grounding And Shielding for Common Long Haul "
+            "Communication Systems, requires.",
+            True,
+        ),
+        ("Which cloud providers are options?", "Options are Azure and Google Cloud today.", False),
     ],
-    ids=["rare-word", "legal-form", "city", "no-name", "not-asking-a-name"],
+    ids=[
+        "rare-word",
+        "legal-form",
+        "city",
+        "no-name",
+        "not-asking-a-name",
+        "nation-and-article",
+        "a-title",
+        "names-in-a-list",
+    ],
 )
 def test_a_named_thing_asked_for_must_be_named(question, text, declined):
     evidence = _checked(question, text)
     assert (evidence.kind_missing == "thing") is declined
     assert evidence.answers(0.2) is not declined
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "missing"),
+    [
+        ("What lightning protection rating in kiloamperes must the entrance have?",
+         "Provide lightning protection at the building entrance facility.", "kiloampere"),
+        ("What lightning protection rating in kiloamperes must the entrance have?",
+         "Entrance protectors shall be rated for 10 kA surges.", ""),
+        ("What room temperature in degrees Celsius must a telecommunications room keep?",
+         "Keep the room between 64 and 75 °F all year round.", "celsius"),
+        ("What room temperature in degrees Celsius must a telecommunications room keep?",
+         "Keep the room between 18 and 24 °C all year round.", ""),
+        ("How many square feet must a telecommunications room have?",
+         "Provide one telecommunications room of 10 x 12 ft per floor.", ""),
+        ("How many square feet must a telecommunications room have?",
+         "Provide one telecommunications room per floor.", "foot"),
+    ],
+    ids=["no-kiloamperes", "kiloamperes", "fahrenheit-for-celsius", "celsius", "feet", "no-feet"],
+)  # fmt: skip
+def test_a_figure_asked_in_a_unit_needs_a_figure_in_that_unit(question, text, missing):
+    evidence = _checked(question, text)
+    assert evidence.kind_missing == missing
+    assert evidence.answers(0.2) is (missing == "")
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from assistant.answer.questions import (
     entities,
     focus_terms,
     gives_contact,
+    unit_asked,
     wanted_kind,
 )
 from assistant.answer.units import Unit
@@ -114,11 +115,13 @@ def check_kind(
             if _starts_word(t[: max(4, len(t) - 2)], near)
         ]
         evidence.focus = sum(found) / sum(weights)
-    kind, money = wanted_kind(question), currency(question)
+    kind, money, unit = wanted_kind(question), currency(question), unit_asked(question)
     top = ranked[0].lexical if ranked else 0.0  # the fact must sit where the subject is
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
     if money and money not in body and not (money == "tenge" and "kzt" in body):
         evidence.kind_missing = money
+    elif unit and not any(unit[1].search(p.text) for p in passages):
+        evidence.kind_missing = unit[0]  # "rating in kiloamperes": no figure in kA anywhere
     elif (contact := asks_contact(question)) and not gives_contact(body, contact):
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
     elif any(_YEAR.fullmatch(e) for e in evidence.missing):
@@ -133,7 +136,7 @@ def check_kind(
         evidence.kind_missing = "thing"  # "which airline...?": no name near the subject
     elif kind and not kind[1].search(best):
         evidence.kind_missing = kind[0]
-    elif kind and kind[0] == "count" and focus and not _counted(focus, best):
+    elif kind and kind[0] == "count" and not unit and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
     elif kind and any(re.fullmatch(r"[A-Z][a-z]{3,}", e) for e in evidence.missing):
         evidence.kind_missing = kind[0]  # "how many rooms does the Pentagon have?": not here
@@ -226,11 +229,16 @@ def _names_something(
     if _COMPANY.search(text):
         return True
     asked = {w.lower()[:6] for w in re.findall(r"[\w-]+", question)}
+    titles = [m.span() for m in _TITLE_RUN.finditer(text)]
     for match in _SOME_NAME.finditer(text):
         word = match.group(0)
         before = text[: match.start()].rstrip()
         if not before or before[-1] in ".!?:•|" or word.lower()[:6] in asked or word in _MONTHS:
             continue  # a sentence's first word, a name the question gives (Australian), a date
+        if _NATION.search(word) or _REFERENCE.match(text, match.start()):
+            continue  # "Swedish", "Australian": no company or city; "Article 800", "Annex B"
+        if any(a <= match.start() < b for a, b in titles):
+            continue  # a word of a title: "Grounding, Bonding And Shielding for Common Long Haul"
         if rarity(word) >= RARE_NAME and (
             any(c.isdigit() for c in word) or _may_be_a_name(word, lower_case)
         ):
@@ -260,6 +268,15 @@ _COMPANY = re.compile(  # "Astravia Information Systems JSC", "Acme Ltd": a comp
     r"Corporation|Corp|Company|Co\.|Limited)\b"
 )
 _SOME_NAME = re.compile(r"\b[A-Z][a-z]{2,}(?:-?\d+[A-Za-z]*)?\b|\b[A-Z]-?\d+[A-Za-z]*\b")
+_NATION = re.compile(r"(?:ian|ish|ese|ean)$|^(?:Dutch|French|Greek|Swiss|Thai)$")
+_REFERENCE = re.compile(
+    r"(?:Annex|Appendix|Article|Chapter|Clause|Figure|Level|Page|Paragraph|Part|Phase|Section|"
+    r"Step|Table|Tier|Title|Volume)\s+(?:\d|[A-Z]\b|[IVX]+\b)"
+)
+_TITLE_RUN = re.compile(  # four or more capitalised words in a row, "for", "of"... between
+    r"(?:[A-Z][\w-]*/?\s*(?<=[\s/])(?:(?:for|of|the|on|to|in|And|For|Of|The|On|To|In)\s+)*){3,}"
+    r"[A-Z][\w-]*"
+)
 _MONTHS = frozenset(MONTHS + "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
 
 

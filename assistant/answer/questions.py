@@ -228,7 +228,7 @@ def asks_contact(question: str) -> str:
 
 
 _NAMED_THING = re.compile(  # things known by their names: "which airline", "in which city"
-    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:airlines?|banks?|brands?|cit(?:y|ies)|"
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:aircraft|airlines?|banks?|brands?|cit(?:y|ies)|"
     r"compan(?:y|ies)|contractors?|countr(?:y|ies)|firms?|makers?|manufacturers?|publishers?|"
     r"suppliers?|tanks?|universit(?:y|ies)|vendors?|programming languages?)(?![\w-])",
     re.I,
@@ -238,6 +238,46 @@ _NAMED_THING = re.compile(  # things known by their names: "which airline", "in 
 def asks_named_thing(question: str) -> bool:
     """Whether a question asks which company, city, brand... (answered by a name)."""
     return _NAMED_THING.search(question) is not None
+
+
+_UNITS = [  # (unit, how a question names it, how a passage writes a figure in it)
+    ("kiloampere", r"kiloamp(?:ere)?s?", r"kA\b|kiloamp"),
+    ("ampere", r"(?:milli)?amp(?:ere)?s?", r"[km]?A\b|(?:kilo|milli)?amp"),
+    ("volt", r"(?:kilo|milli)?volts?", r"[km]?V\b|(?:kilo|milli)?volt"),
+    ("watt", r"(?:kilo|mega|giga)?watts?(?:[ -]hours?)?", r"[kMG]?Wh?\b|(?:kilo|mega|giga)?watt"),
+    (
+        "metre",
+        r"(?:square |cubic )?(?:kilo|centi|milli)?met(?:re|er)s?",
+        r"[kcm]?m\b|m[23²³]|(?:kilo|centi|milli)?met(?:re|er)",
+    ),
+    ("foot", r"(?:square |cubic )?(?:feet|foot)", r"ft\b|feet|foot|['′]"),
+    ("inch", r"inch(?:es)?", r"in\.|inch|[\"″]"),
+    ("mile", r"miles?", r"mi\b|mile"),
+    ("hectare", r"hectares?|acres?", r"ha\b|hectare|acre"),
+    ("kilogram", r"(?:kilo)?grams?|kilos|tonnes?", r"k?g\b|(?:kilo)?gram|kilos|t\b|tonne|ton"),
+    ("litre", r"lit(?:re|er)s?|gallons?", r"[lL]\b|lit(?:re|er)|gal(?:lon)?"),
+    (
+        "bit rate",
+        r"(?:kilo|mega|giga)bits?(?: per second)?|[kmg]bps",
+        r"[kKMG]b(?:it)?(?:/s|ps)\b|(?:kilo|mega|giga)-?bit",
+    ),
+    ("byte", r"(?:kilo|mega|giga|tera)bytes?", r"[KMGT]i?B\b|(?:kilo|mega|giga|tera)byte"),
+    ("ohm", r"ohms?", r"Ω|ohm"),
+    ("decibel", r"decibels?", r"dB\b|decibel"),
+    ("hertz", r"(?:kilo|mega|giga)?hertz|[kmg]hz", r"[kMG]?Hz\b|(?:kilo|mega|giga)?hertz"),
+    ("celsius", r"degrees? celsius|celsius", r"°\s*C\b|degrees? C(?:elsius)?\b|celsius"),
+    ("fahrenheit", r"degrees? fahrenheit|fahrenheit", r"°\s*F\b|degrees? F(?:ahrenheit)?\b"),
+    ("degree", r"degrees", r"°|degree"),
+]
+
+
+def unit_asked(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """The unit of measure a question asks a figure in ("rating in kiloamperes", "how many square
+    feet"), with what gives a figure in it ("10 kA"). Time units are left to the date kind."""
+    for unit, asked, given in _UNITS:
+        if re.search(rf"\b(?:in|how many|number of)\s+(?:{asked})\b", question, re.I):
+            return unit, re.compile(rf"\d[\d,.]*\s*-?\s*(?:{given})")
+    return None
 
 
 def currency(question: str) -> str | None:
