@@ -179,6 +179,18 @@ def test_several_documents_are_grouped_under_their_titles_as_separate_lists():
     assert html.count("<ul>") == 2 and "<p>Review:</p>" in html  # not inside the list above
 
 
+def test_a_sentence_begun_on_the_page_before_is_shown_as_a_continuation():
+    # A page of the field guide opens with the end of the previous page's sentence.
+    page = _passage(1, "security is automatic when agencies build it in. The team owns it.")
+    first, second = split_units(1, page.text)
+    assert render([Piece(page, [first, second])], known=lambda _w: False) == (
+        "…security is automatic when agencies build it in. The team owns it. [1]"
+    )
+    for whole in ("iPhone use grew in 2007.", "e-Government plans follow.", "The team owns it."):
+        unit = split_units(1, whole)[0]
+        assert render([Piece(_passage(1, whole), [unit])], known=lambda _w: False) == f"{whole} [1]"
+
+
 def test_a_passage_cut_mid_sentence_is_widened_to_the_sentence_start():
     page = "Scope. The plan covers all\nministries and agencies from 2026. Budgets follow."
     cut = page.index("ministries")
@@ -420,6 +432,20 @@ def test_a_person_asked_for_is_a_name_not_title_case(text, declined):
     evidence = Evidence()
     check_kind(question, passages, _ranked(passages), evidence)
     assert (evidence.kind_missing == "person") is declined
+
+
+def test_a_person_asked_for_is_named_beside_the_answer_not_anywhere_in_the_passages():
+    # A handbook's biographies name other people: the chief information officer asked about is
+    # named nowhere near the units that speak of the post, only under another heading.
+    question = "Who is the Army's chief information officer?"
+    post = "The chief information officer of the Army approves every new system."
+    named = "The Army's chief information officer, Velizar Shalamanov, approves new systems."
+    others = "Systems need approval first.\nContributors\nTodor Tagarev edited the chapters."
+    for first, declined in ((post, True), (named, False)):
+        passages = [_passage(1, first), _passage(2, "Systems are costly."), _passage(3, others)]
+        evidence = Evidence()
+        check_kind(question, passages, _ranked(passages), evidence, lower_case=lambda _w: False)
+        assert (evidence.kind_missing == "person") is declined
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from assistant.core.models import Passage
 from assistant.core.text import tokenize
 
 _BULLET_MARK = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|o\s+)")
+_MID_SENTENCE = re.compile(r"^[a-z][a-z]*[\s,;:)]")  # "security is automatic...", not "iPhone"
 MAX_POINTS = 4
 PIECE_OVERHEAD = 2  # the [n] marker and the bullet count as words of the answer
 RELATIVE_FLOOR = 0.45  # a key point scores at least this share of the best unit's score
@@ -54,8 +55,10 @@ class Piece:
         text = ""
         for unit in self.units:
             piece = _BULLET_MARK.sub("", display(unit.raw, known))
-            if not text:
-                text = piece
+            if not text:  # a sentence begun on the page before is marked as a continuation
+                text = (
+                    f"…{piece}" if unit.kind == "sentence" and _MID_SENTENCE.match(piece) else piece
+                )
             elif unit.kind in ("item", "row") and not text.endswith(":"):
                 text += "; " + piece
             else:

@@ -126,8 +126,9 @@ def check_kind(
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
     elif any(_YEAR.fullmatch(e) for e in evidence.missing):
         evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
-    elif kind and kind[0] == "person":  # a name may sit beside the best units, on their pages
-        near = " ".join(dict.fromkeys(s.passage.text for s in ranked[:3]))
+    elif kind and kind[0] == "person":  # a name beside the best units, or in the top passage
+        beside = (u.raw for s in ranked[:3] for u in s.units if u.segment == s.unit.segment)
+        near = " ".join([*dict.fromkeys(beside), *(s.passage.text for s in ranked[:1])])
         if not _names_someone(kind[1], near, lower_case or _written_in(passages)):
             evidence.kind_missing = "person"
     elif asks_named_thing(question) and not _names_something(
