@@ -142,6 +142,20 @@ def test_rows_after_a_lead_in_stay_whole():
     assert units[2].raw == "Multimode (OM3) Aqua" and units[2].lead == 0
 
 
+def test_a_bracket_wrapped_onto_the_next_line_is_no_numbered_item():
+    # pypdf wraps "(line 5)" so that the next line starts like item "5)".
+    text = (
+        "• A loan of 71.2 million is earmarked for the data centre (line\n"
+        "5) and e-Customs (line 7).\n"
+        "• Lines:\n"
+        "1) the registry;\n"
+        "2) the portal.\n"
+    )
+    raws = [" ".join(u.raw.split()) for u in split_units(1, text)]
+    assert raws[0].endswith("data centre (line 5) and e-Customs (line 7).")
+    assert "1) the registry;" in raws and "2) the portal." in raws
+
+
 def test_a_heading_above_bullets_and_an_empty_row_are_not_quoted():
     # Home Affairs' instruction: a heading line between two bulleted lists, no colon before it.
     text = (

@@ -79,6 +79,15 @@ def _classify(text: str, furniture: LineTest) -> list[tuple[int, int, str]]:
     return out
 
 
+def _closes_open_bracket(text: str, current: tuple[int, int, str], line: str) -> bool:
+    """Whether a line that looks like a numbered item ("5) and ...") closes a bracket the open
+    item or paragraph left open at its line's end: a wrapped "(line 5)", not item 5."""
+    before = text[current[0] : current[1]]
+    return (
+        before.count("(") > before.count(")") and re.match(r"\w{1,3}\)", line.lstrip()) is not None
+    )
+
+
 def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: False) -> list[Unit]:
     """The passage's quotable units in order (see the module docstring)."""
     units: list[Unit] = []
@@ -119,6 +128,9 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
                 heading = f"{heading}\n{raw}" if stacked else raw
             segment += 1
             lead = None
+            continue
+        if kind == "item" and current is not None and _closes_open_bracket(text, current, raw):
+            current = (current[0], end, current[2])  # "(line\n5) and e-Customs": no item 5
             continue
         if kind == "sub" and current is not None and current[2] == "item":
             current = (current[0], end, "item")
