@@ -271,12 +271,22 @@ _UNITS = [  # (unit, how a question names it, how a passage writes a figure in i
 ]
 
 
+_UNIT_PATTERNS = [  # compiled once: asked after "in", "how many"; given after a figure
+    (
+        unit,
+        re.compile(rf"\b(?:in|how many|number of)\s+(?:{asked})\b", re.I),
+        re.compile(rf"\d[\d,.]*\s*-?\s*(?:{given})"),
+    )
+    for unit, asked, given in _UNITS
+]
+
+
 def unit_asked(question: str) -> tuple[str, re.Pattern[str]] | None:
     """The unit of measure a question asks a figure in ("rating in kiloamperes", "how many square
     feet"), with what gives a figure in it ("10 kA"). Time units are left to the date kind."""
-    for unit, asked, given in _UNITS:
-        if re.search(rf"\b(?:in|how many|number of)\s+(?:{asked})\b", question, re.I):
-            return unit, re.compile(rf"\d[\d,.]*\s*-?\s*(?:{given})")
+    for unit, asked, given in _UNIT_PATTERNS:
+        if asked.search(question):
+            return unit, given
     return None
 
 
