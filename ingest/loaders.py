@@ -21,6 +21,7 @@ from assistant.core.guard import looks_like_instruction_title
 from assistant.core.text import display_name, normalise, printed_title
 from ingest.caps import cap_pages as _cap_pages
 from ingest.caps import check_zip_inflation
+from ingest.spacing import rejoin_split_words
 
 PDF_EXTS = {".pdf"}
 DOCX_EXTS = {".docx"}
@@ -219,7 +220,7 @@ def assemble_pdf(
             f"no extractable text on {len(empty)} of {len(pages)} pages ({_page_list(empty)}; "
             f"scanned?)"
         )
-    pages = _cap_pages(pages, limits, notes)
+    pages = rejoin_split_words(_cap_pages(pages, limits, notes))  # "se curity": "security"
     meta_title = "" if info.title.lower().startswith("untitled") else info.title
     meta_title = printed_title(meta_title, pages[:2])
     title = _title(path, meta_title, _first_heading(pages))
