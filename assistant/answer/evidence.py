@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from assistant.answer.briefing import Scored
 from assistant.answer.questions import (
     MONTHS,
+    TIMES,
     asks_contact,
     asks_named_thing,
     currency,
@@ -116,33 +117,64 @@ def check_kind(
         ]
         evidence.focus = sum(found) / sum(weights)
     kind, money, unit = wanted_kind(question), currency(question), unit_asked(question)
+    contact = asks_contact(question)
+    if contact and _contact_given(question, ranked, contact):
+        evidence.focus = 1.0  # the number or address asked is the thing asked for, found
+        contact = ""
     top = ranked[0].lexical if ranked else 0.0  # the fact must sit where the subject is
     best = " ".join(s.unit.raw for s in ranked[:3] if s.lexical >= 0.5 * top)
     if money and money not in body and not (money == "tenge" and "kzt" in body):
         evidence.kind_missing = money
     elif unit and not any(unit[1].search(p.text) for p in passages):
         evidence.kind_missing = unit[0]  # "rating in kiloamperes": no figure in kA anywhere
-    elif (contact := asks_contact(question)) and not gives_contact(body, contact):
-        evidence.kind_missing = "contact"  # a telephone number or e-mail asked; none anywhere
+    elif unit and unit[0] in TIMES and not unit[1].search(_beside(ranked, subject=True)):
+        evidence.kind_missing = unit[0]  # "how many years": durations are everywhere, not here
+    elif contact:
+        evidence.kind_missing = "contact"  # a telephone number or e-mail asked; not its owner's
     elif any(_YEAR.fullmatch(e) for e in evidence.missing):
         evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
     elif kind and kind[0] == "person":  # a name beside the best units, or in the top passage
-        beside = (u.raw for s in ranked[:3] for u in s.units if u.segment == s.unit.segment)
-        near = " ".join([*dict.fromkeys(beside), *(s.passage.text for s in ranked[:1])])
-        if not _names_someone(kind[1], near, lower_case or _written_in(passages)):
+        if not _names_someone(kind[1], _beside(ranked), lower_case or _written_in(passages)):
             evidence.kind_missing = "person"
     elif asks_named_thing(question) and not _names_something(
         best, question, lower_case or _written_in(passages), _rarity(weight)
     ):
         evidence.kind_missing = "thing"  # "which airline...?": no name near the subject
-    elif kind and not kind[1].search(best):
-        evidence.kind_missing = kind[0]
+    elif kind and not (_figures(best, True) if kind[0] == "count" else kind[1].search(best)):
+        evidence.kind_missing = kind[0]  # "how many...": BC-2470, section 501, (3) are no counts
     elif kind and kind[0] == "count" and not unit and focus and not _counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
     elif kind and any(re.fullmatch(r"[A-Z][a-z]{3,}", e) for e in evidence.missing):
         evidence.kind_missing = kind[0]  # "how many rooms does the Pentagon have?": not here
     elif any(_stranger(e, question, known) for e in evidence.missing):
         evidence.kind_missing = "name"
+
+
+def _beside(ranked: list[Scored], subject: bool = False) -> str:
+    """The paragraphs of the best three units and the whole top passage: where the fact asked
+    for must stand (a handbook's imprint gives its publisher's e-mail, not an author's).
+    ``subject``: also the paragraphs of the units that carry half of the question's key terms
+    and three quarters of what the best unit carries (a duration stated where the subject is)."""
+    top = max((s.lexical for s in ranked), default=0.0)
+    near = [s for s in ranked if subject and s.lexical >= max(0.75 * top, 0.5)]
+    beside = (u.raw for s in [*ranked[:3], *near] for u in s.units if u.segment == s.unit.segment)
+    return " ".join([*dict.fromkeys(beside), *(s.passage.text for s in ranked[:1])])
+
+
+def _contact_given(question: str, ranked: list[Scored], contact: str) -> bool:
+    """Whether the contact asked for is given: in a unit (or the unit after it) that names whom
+    the question names ("Bernice Steinhardt at 202-512-6543"), else beside the best units."""
+    names = [e.lower() for e in entities(question) if not e[:1].isdigit()]
+    if not names:
+        return gives_contact(_beside(ranked), contact)
+    for scored in ranked:
+        unit, units = scored.unit, scored.units
+        if any(mentions(n, unit.raw.lower()) for n in names):
+            after = units[unit.order + 1] if unit.order + 1 < len(units) else None
+            card = unit.raw + (f" {after.raw}" if after and after.segment == unit.segment else "")
+            if gives_contact(card, contact):
+                return True
+    return False
 
 
 def rank_units(
@@ -184,19 +216,54 @@ def rank_units(
 def _counted(focus: list[str], text: str, reach: int = 10) -> bool:
     """Whether a figure or number word stands within ``reach`` words of the counted thing
     (matched by its first letters: lots, Lot 1; organisations, organizations), or "a", "an" or
-    "each" just before it ("a standard work area outlet ... for each elevator")."""
+    "each" just before it ("a standard work area outlet ... for each elevator"). The thing inside
+    a name ("the Telephone Interpreters Service") is not the thing counted."""
+    raw = text.split()
     words = [w.strip(".,;:()\"'") for w in text.lower().split()]
+    figures = _figures(text)
     stems = [t[: max(3, min(len(t) - 1, 5))] for t in focus]
     for i, word in enumerate(words):
-        if any(word.startswith(stem) for stem in stems):
-            near = words[max(0, i - reach) : i + reach + 1]
-            if any(COUNTED.fullmatch(w) for w in near) or (i and words[i - 1] in _ONE):
+        if any(word.startswith(stem) for stem in stems) and not _inside_name(raw, i):
+            if figures & set(range(i - reach, i + reach + 1)) or (i and words[i - 1] in _ONE):
                 return True
     return False
 
 
+def _figures(text: str, loose: bool = False) -> set[int]:
+    """The positions of the words of ``text`` that may give a count: figures and number words
+    (``loose``: "each" and "every" too), not references ("section 501", "BC-2470", an item
+    label "(3)") nor years."""
+    raw = text.split()
+    found = set()
+    for i, word in enumerate(raw):
+        bare = word.strip(".,;:()\"'").lower()
+        if not COUNTED.fullmatch(bare) and not (loose and bare in ("each", "every")):
+            continue
+        before = raw[i - 1].strip(".,;:()\"'").lower() if i else ""
+        label = word.rstrip(".,;:").startswith("(") and word.rstrip(".,;:").endswith(")")
+        if before in _REFERENCE_WORDS or (label and bare.isdigit()) or _YEAR.fullmatch(bare):
+            continue
+        found.add(i)
+    return found
+
+
+def _inside_name(raw: list[str], i: int) -> bool:
+    """Whether word ``i`` is a capitalised word between two others ("Telephone Interpreters
+    Service")."""
+    return 0 < i < len(raw) - 1 and all(
+        _CAPITALISED.fullmatch(raw[j].strip(".,;:()\"'")) for j in (i - 1, i, i + 1)
+    )
+
+
 _ONE = frozenset({"a", "an", "each", "every", "per"})
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_CAPITALISED = re.compile(r"[A-Z][a-z]+")
+#: words before a number that make it a reference, not a count ("subclass 773", "page 12")
+_REFERENCE_WORDS = frozenset(
+    "act annex appendix article articles chapter clause clauses fig figure form item line no "
+    "p page pages para paragraph part phase pp regulation rule schedule section sections step "
+    "sub-clause sub-clauses subclass subclause table version".split()
+)
 _HONORIFIC = re.compile(r"^(?:Mr|Ms|Mrs|Dr|Prof)\b")
 _NAME_WORD = re.compile(r"[A-Z][a-z]{2,}")
 #: endings of the words that name things, not people ("Border Operations", "Sector Advisory")

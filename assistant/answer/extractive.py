@@ -27,9 +27,12 @@ from assistant.answer.lexical import LexicalIndex
 from assistant.answer.polarity import verdict
 from assistant.answer.questions import (
     NAMES_SOMEONE,
+    asks_contact,
     asks_who,
     entities,
+    gives_contact,
     key_terms,
+    unit_asked,
 )
 from assistant.answer.units import Unit, split_units
 from assistant.core.embeddings import Embedder
@@ -148,11 +151,7 @@ class ExtractiveAnswerer:
             passage.n, passage.text, lambda line: furniture.is_furniture(passage.doc_id, line)
         )
         for unit in found:
-            unit.junk = (
-                len(unit.raw.split()) < 3
-                or bool(unit_junk_reason(unit.raw, unit.kind))
-                or is_instruction(unit.raw)
-            )
+            unit.junk = not_answer_material(unit.raw, unit.kind)
         return found
 
     @staticmethod
@@ -189,10 +188,7 @@ class ExtractiveAnswerer:
             )
         evidence.coverage = sum(w for t, w in weights.items() if t in seen) / total
         evidence.dense = self._meaning(question, passages)
-        if asks_who(question):  # "which body...?" is answered by a unit that names one
-            for scored in ranked:
-                if NAMES_SOMEONE.search(scored.unit.raw):
-                    scored.score += WHO_BONUS
+        _favour_what_is_asked(question, ranked, names)
         ranked.sort(key=lambda s: -s.score)
         if ranked:
             evidence.best_lexical = ranked[0].lexical
@@ -310,6 +306,38 @@ class ExtractiveAnswerer:
             units = [u for u in self.units(passage, index) if not u.junk]
             quotes.append((passage, units[0].raw if units else passage.text))
         return "\n".join(lines), quotes
+
+
+def _favour_what_is_asked(question: str, ranked: list[Scored], names: list[str]) -> None:
+    """Lift the units that give what the question asks for: a lead body ("which body...?"), a
+    figure in the unit asked ("within how many days", in proportion to the unit's key terms),
+    an e-mail address or telephone number beside whom the question names."""
+    if asks_who(question):
+        for scored in ranked:
+            if NAMES_SOMEONE.search(scored.unit.raw):
+                scored.score += WHO_BONUS
+    if unit := unit_asked(question):
+        top = max((s.lexical for s in ranked), default=0.0) or 1.0
+        for scored in ranked:
+            if unit[1].search(scored.unit.raw):
+                scored.score += WHO_BONUS * scored.lexical / top
+    if contact := asks_contact(question):
+        for scored in ranked:
+            raw = scored.unit.raw
+            named = any(mentions(n, raw.lower()) for n in names) if names else scored.lexical > 0
+            if named and gives_contact(raw, contact):
+                scored.score += WHO_BONUS
+
+
+def not_answer_material(text: str, kind: str = "sentence") -> bool:
+    """A unit never quoted: under three words (unless an e-mail address or telephone number:
+    "E-mail: fraudnet@gao.gov"), a glossary, caption or contents line, or a planted instruction."""
+    return (
+        len(text.split()) < 3
+        and not gives_contact(text)
+        or bool(unit_junk_reason(text, kind))
+        or is_instruction(text)
+    )
 
 
 def _quotes(pieces: list[Piece]) -> Quotes:

@@ -186,6 +186,10 @@ def focus_terms(question: str) -> list[str]:
     if not match:
         return []
     words = [w for w in match.group("focus").split() if not w[:1].isupper()]
+    if not words and match.group(0).lower().lstrip().startswith("how many"):
+        # "how many New Zealand citizens": the thing counted follows the name
+        after = question[match.start("focus") :].split()
+        words = [w for w in after if not w[:1].isupper()][:1]
     return [t for t in tokenize(" ".join(words)) if t not in GENERIC and len(t) > 2][:2]
 
 
@@ -268,14 +272,24 @@ _UNITS = [  # (unit, how a question names it, how a passage writes a figure in i
     ("celsius", r"degrees? celsius|celsius", r"°\s*C\b|degrees? C(?:elsius)?\b|celsius"),
     ("fahrenheit", r"degrees? fahrenheit|fahrenheit", r"°\s*F\b|degrees? F(?:ahrenheit)?\b"),
     ("degree", r"degrees", r"°|degree"),
+    ("year", r"years", r"years?\b|yrs?\b"),  # a duration: "how many years", "in years"
+    ("month", r"months", r"months?\b"),
+    ("week", r"weeks", r"weeks?\b"),
+    ("day", r"(?:working |business |calendar )?days", r"(?:working |business |calendar )?days?\b"),
+    ("hour", r"hours", r"hours?\b|hrs?\b"),
 ]
 
 
+TIMES = frozenset({"year", "month", "week", "day", "hour"})
+_FIGURE_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
 _UNIT_PATTERNS = [  # compiled once: asked after "in", "how many"; given after a figure
     (
         unit,
         re.compile(rf"\b(?:in|how many|number of)\s+(?:{asked})\b", re.I),
-        re.compile(rf"\d[\d,.]*\s*-?\s*(?:{given})"),
+        re.compile(
+            rf"(?:\d[\d,.]*|\b(?:{_FIGURE_WORDS}))\s*-?\s*(?:{given})",
+            re.I if unit in TIMES else 0,
+        ),
     )
     for unit, asked, given in _UNITS
 ]
@@ -283,7 +297,7 @@ _UNIT_PATTERNS = [  # compiled once: asked after "in", "how many"; given after a
 
 def unit_asked(question: str) -> tuple[str, re.Pattern[str]] | None:
     """The unit of measure a question asks a figure in ("rating in kiloamperes", "how many square
-    feet"), with what gives a figure in it ("10 kA"). Time units are left to the date kind."""
+    feet", "how many years"), with what gives a figure in it ("10 kA", "five-year")."""
     for unit, asked, given in _UNIT_PATTERNS:
         if asked.search(question):
             return unit, given
