@@ -45,6 +45,9 @@ SEED = ROOT.parent / "shared" / "seed"
         ("Data Interchange Standards .......................... 12", "dot-leader"),
         ("2.3 Governance . . . . . . . . 7", "dot-leader"),
         ("Page 3 of 16", "page-number"),
+        ("Page 115 GAO-07-791", "page-number"),  # a report's footer: its page and code
+        ("Page 115 GAO-07-791  Reexamining Regulations", "page-number"),
+        ("Page 12 sets out the budget.", None),
         ("OFFICIAL: Sensitive", "marking"),
         ("Download Report", "boilerplate"),
         ("Joining the Gov3 team", "boilerplate"),

@@ -21,7 +21,9 @@ _PAGE_MARK = re.compile(
     r"^(?:page\s+\d+(?:\s+of\s+\d+)?|\d+\s*/\s*\d+|-\s*\d+\s*-|\d{1,4}|[ivxlc]{1,6})$",
     re.IGNORECASE,
 )
-_PAGE_IN_LINE = re.compile(r"\bpage\s+\d+\s+of\s+\d+\b", re.IGNORECASE)
+_PAGE_IN_LINE = re.compile(  # "Page 3 of 16 Arrivals...", "Page 115 GAO-07-791" (a report code)
+    r"\bpage\s+\d+\s+of\s+\d+\b|^page\s+\d+\s+[A-Z]+-[\d-]+\b", re.IGNORECASE
+)
 _MARKING = re.compile(
     r"^(?:official(?::\s*sensitive)?|unclassified|(?:for\s+)?official\s+use\s+only|fouo|"
     r"confidential|draft|restricted|sensitive|protected|released under (?:the )?foi.*|"
