@@ -511,6 +511,34 @@ def test_an_email_asked_for_stands_beside_the_subject_not_in_the_imprint():
         assert (evidence.kind_missing == "contact") is declined
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "section", "declined"),
+    [
+        # a biography that mentions the office, and a name beside the country elsewhere
+        ("Who is the Minister of Defence of Moldova?",
+         "Dr. Willem van Eekelen served as State Secretary and as a Minister of Defence.\n"
+         "Valeri Ratchev worked on programmes in Ukraine, Moldova and Armenia.", "", True),
+        ("Who is the Minister of Defence of Moldova?",
+         "Moldova's Minister of Defence, Anatol Salaru, opened the course.", "", False),
+        ("Who is the current Secretary General of NATO?",
+         "Dr. Willem van Eekelen joined the Foreign Service.\nHe was Secretary General.", "",
+         True),
+        # a table's rows name the holders of the office its heading names
+        ("Who is the senior responsible owner for the business services programme?",
+         "| P3 Business services | Mr Daniel Osei-Hart, Comptroller of Inland Revenue |",
+         "6.2 Senior Responsible Owners", False),
+    ],
+    ids=["office-elsewhere", "office-beside", "he-was", "owners-table"],
+)  # fmt: skip
+def test_the_holder_of_an_office_is_named_beside_it_and_the_question_s_names(
+    question, text, section, declined
+):
+    passage = _passage(1, text).model_copy(update={"section": section})
+    evidence = Evidence()
+    check_kind(question, [passage], _ranked([passage]), evidence, lower_case=lambda _w: False)
+    assert (evidence.kind_missing == "person") is declined
+
+
 def test_a_person_asked_for_is_named_beside_the_answer_not_anywhere_in_the_passages():
     # A handbook's biographies name other people: the chief information officer asked about is
     # named nowhere near the units that speak of the post, only under another heading.

@@ -24,6 +24,7 @@ from assistant.answer.questions import (
     entities,
     focus_terms,
     gives_contact,
+    office_asked,
     unit_asked,
     wanted_kind,
 )
@@ -134,7 +135,11 @@ def check_kind(
     elif any(_YEAR.fullmatch(e) for e in evidence.missing):
         evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
     elif kind and kind[0] == "person":  # a name beside the best units, or in the top passage
-        if not _names_someone(kind[1], _beside(ranked), lower_case or _written_in(passages)):
+        lower = lower_case or _written_in(passages)
+        office = office_asked(question)  # and for an office, a name beside its title
+        if not _names_someone(kind[1], _beside(ranked), lower) or (
+            office and not _holder_named(office, question, ranked, kind[1], lower)
+        ):
             evidence.kind_missing = "person"
     elif asks_named_thing(question) and not _names_something(
         best, question, lower_case or _written_in(passages), _rarity(weight)
@@ -159,6 +164,34 @@ def _beside(ranked: list[Scored], subject: bool = False) -> str:
     near = [s for s in ranked if subject and s.lexical >= max(0.75 * top, 0.5)]
     beside = (u.raw for s in [*ranked[:3], *near] for u in s.units if u.segment == s.unit.segment)
     return " ".join([*dict.fromkeys(beside), *(s.passage.text for s in ranked[:1])])
+
+
+def _holder_named(
+    office: str,
+    question: str,
+    ranked: list[Scored],
+    names: re.Pattern[str],
+    lower_case: Callable[[str], bool],
+) -> bool:
+    """Whether some unit (with its lead-in) names a person beside the office asked for and the
+    question's own names ("Minister of Defence of Moldova": a unit on Moldova and a minister;
+    the headings above it and the document's title count for these, so a table under "Senior
+    Responsible Owners" names the owners in its rows). A biography that mentions a "Minister
+    of Defence", or "He was Secretary General", says nothing of who holds NATO's or Moldova's
+    post."""
+    title = re.compile(rf"\b{office}s?\b", re.I)
+    asked = [e.lower() for e in entities(question) if not e[:1].isdigit() and tokenize(e)]
+    for scored in ranked:
+        unit, units = scored.unit, scored.units
+        card = unit.raw if unit.lead is None else f"{units[unit.lead].raw} {unit.raw}"
+        where = f"{card} {unit.heading} {scored.passage.title} {scored.passage.section}"
+        if (
+            title.search(where)
+            and all(mentions(e, where.lower()) for e in asked)
+            and _names_someone(names, card, lower_case)
+        ):
+            return True
+    return False
 
 
 def _contact_given(question: str, ranked: list[Scored], contact: str) -> bool:

@@ -193,6 +193,20 @@ def focus_terms(question: str) -> list[str]:
     return [t for t in tokenize(" ".join(words)) if t not in GENERIC and len(t) > 2][:2]
 
 
+_OFFICE = re.compile(  # "who is the current Secretary General of...", "name of the minister..."
+    r"^\s*(?:who (?:is|was) |what is the name of )(?:the |a |an )?(?:[\w'’-]+\s+){0,3}?"
+    r"(?P<title>minister|secretary|director|chair(?:man|woman|person)?|president|commissioner|"
+    r"mayor|governor|officer|head|chief|owner|ambassador|ombudsman|auditor|manager|leader)\b",
+    re.I,
+)
+
+
+def office_asked(question: str) -> str | None:
+    """The office whose holder a question asks for ("minister", "secretary", "owner"), if any."""
+    match = _OFFICE.match(question)
+    return match.group("title").lower() if match else None
+
+
 def asks_who(question: str) -> bool:
     """Whether a question asks which body or person does something."""
     return bool(_ASKS_WHO.search(question))
