@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
+from assistant.answer.counts import counted, figures
 from assistant.answer.questions import (
     MONTHS,
     TIMES,
@@ -45,10 +46,6 @@ DECLINE_WEIGHTS = {
     "focus": 1.58,
 }
 KINDS = ("money", "share", "count", "date", "person", "thing")
-COUNTED = re.compile(
-    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|hundreds|dozen|dozens|thousands?|millions?|several|both|single|all|no"
-)
 SEGMENT_CREDIT = 0.5  # a key term elsewhere in the unit's paragraph or list counts half
 CONTEXT_CREDIT = 0.5  # in its section heading or the document title
 RARE_NAME = 0.5  # a name answering "which company" has at least this share of the top idf
@@ -145,9 +142,9 @@ def check_kind(
         best, question, lower_case or _written_in(passages), _rarity(weight)
     ):
         evidence.kind_missing = "thing"  # "which airline...?": no name near the subject
-    elif kind and not (_figures(best, True) if kind[0] == "count" else kind[1].search(best)):
+    elif kind and not (figures(best, True) if kind[0] == "count" else kind[1].search(best)):
         evidence.kind_missing = kind[0]  # "how many...": BC-2470, section 501, (3) are no counts
-    elif kind and kind[0] == "count" and not unit and focus and not _counted(focus, best):
+    elif kind and kind[0] == "count" and not unit and focus and not counted(focus, best):
         evidence.kind_missing = "count"  # "how many hospitals": a figure beside "hospitals"
     elif kind and any(re.fullmatch(r"[A-Z][a-z]{3,}", e) for e in evidence.missing):
         evidence.kind_missing = kind[0]  # "how many rooms does the Pentagon have?": not here
@@ -246,57 +243,7 @@ def rank_units(
     return out
 
 
-def _counted(focus: list[str], text: str, reach: int = 10) -> bool:
-    """Whether a figure or number word stands within ``reach`` words of the counted thing
-    (matched by its first letters: lots, Lot 1; organisations, organizations), or "a", "an" or
-    "each" just before it ("a standard work area outlet ... for each elevator"). The thing inside
-    a name ("the Telephone Interpreters Service") is not the thing counted."""
-    raw = text.split()
-    words = [w.strip(".,;:()\"'") for w in text.lower().split()]
-    figures = _figures(text)
-    stems = [t[: max(3, min(len(t) - 1, 5))] for t in focus]
-    for i, word in enumerate(words):
-        if any(word.startswith(stem) for stem in stems) and not _inside_name(raw, i):
-            if figures & set(range(i - reach, i + reach + 1)) or (i and words[i - 1] in _ONE):
-                return True
-    return False
-
-
-def _figures(text: str, loose: bool = False) -> set[int]:
-    """The positions of the words of ``text`` that may give a count: figures and number words
-    (``loose``: "each" and "every" too), not references ("section 501", "BC-2470", an item
-    label "(3)") nor years."""
-    raw = text.split()
-    found = set()
-    for i, word in enumerate(raw):
-        bare = word.strip(".,;:()\"'").lower()
-        if not COUNTED.fullmatch(bare) and not (loose and bare in ("each", "every")):
-            continue
-        before = raw[i - 1].strip(".,;:()\"'").lower() if i else ""
-        label = word.rstrip(".,;:").startswith("(") and word.rstrip(".,;:").endswith(")")
-        if before in _REFERENCE_WORDS or (label and bare.isdigit()) or _YEAR.fullmatch(bare):
-            continue
-        found.add(i)
-    return found
-
-
-def _inside_name(raw: list[str], i: int) -> bool:
-    """Whether word ``i`` is a capitalised word between two others ("Telephone Interpreters
-    Service")."""
-    return 0 < i < len(raw) - 1 and all(
-        _CAPITALISED.fullmatch(raw[j].strip(".,;:()\"'")) for j in (i - 1, i, i + 1)
-    )
-
-
-_ONE = frozenset({"a", "an", "each", "every", "per"})
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_CAPITALISED = re.compile(r"[A-Z][a-z]+")
-#: words before a number that make it a reference, not a count ("subclass 773", "page 12")
-_REFERENCE_WORDS = frozenset(
-    "act annex appendix article articles chapter clause clauses fig figure form item line no "
-    "p page pages para paragraph part phase pp regulation rule schedule section sections step "
-    "sub-clause sub-clauses subclass subclause table version".split()
-)
 _HONORIFIC = re.compile(r"^(?:Mr|Ms|Mrs|Dr|Prof)\b")
 _NAME_WORD = re.compile(r"[A-Z][a-z]{2,}")
 #: endings of the words that name things, not people ("Border Operations", "Sector Advisory")
