@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer.questions import FIGURE_WORDS
+
 COUNTED = re.compile(
-    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|hundreds|dozen|dozens|thousands?|millions?|several|both|single|all|no"
+    rf"\d[\d,.]*|{FIGURE_WORDS}|hundreds?|dozens?|thousands?|millions?|several|both|single|all|no"
 )
 
 _ONE = frozenset({"a", "an", "each", "every", "per"})

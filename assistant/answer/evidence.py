@@ -25,6 +25,7 @@ from assistant.answer.questions import (
     entities,
     focus_terms,
     gives_contact,
+    names_in,
     office_asked,
     unit_asked,
     wanted_kind,
@@ -177,7 +178,7 @@ def _holder_named(
     of Defence", or "He was Secretary General", says nothing of who holds NATO's or Moldova's
     post."""
     title = re.compile(rf"\b{office}s?\b", re.I)
-    asked = [e.lower() for e in entities(question) if not e[:1].isdigit() and tokenize(e)]
+    asked = [e for e in names_in(question) if tokenize(e)]
     for scored in ranked:
         unit, units = scored.unit, scored.units
         card = unit.raw if unit.lead is None else f"{units[unit.lead].raw} {unit.raw}"
@@ -194,7 +195,7 @@ def _holder_named(
 def _contact_given(question: str, ranked: list[Scored], contact: str) -> bool:
     """Whether the contact asked for is given: in a unit (or the unit after it) that names whom
     the question names ("Bernice Steinhardt at 202-512-6543"), else beside the best units."""
-    names = [e.lower() for e in entities(question) if not e[:1].isdigit()]
+    names = names_in(question)
     if not names:
         return gives_contact(_beside(ranked), contact)
     for scored in ranked:

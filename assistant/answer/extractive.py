@@ -29,9 +29,9 @@ from assistant.answer.questions import (
     NAMES_SOMEONE,
     asks_contact,
     asks_who,
-    entities,
     gives_contact,
     key_terms,
+    names_in,
     unit_asked,
 )
 from assistant.answer.units import Unit, split_units
@@ -172,7 +172,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         unknown = sum(not self.known(t, index) for t in terms)
         evidence = Evidence(unknown_terms=unknown / max(len(terms), 1))
-        names = [e.lower() for e in entities(question) if not e[:1].isdigit()]
+        names = names_in(question)
         top_dense = max((p.score for p in passages), default=0.0) or 1.0
         ranked: list[Scored] = []
         seen: set[str] = set()

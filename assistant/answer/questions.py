@@ -31,10 +31,11 @@ _CURRENCY = re.compile(
     r"rupees?|francs?|lira|manat|som|sum|hryvnia|lari|dram)\b|[$€£¥₸]",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|dozen|single|both|each|every"
+#: numbers written as words: a figure ("five-year", "thirty days"), and what else gives a count
+FIGURE_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
 )
+_NUMBER_WORDS = rf"{FIGURE_WORDS}|hundred|dozen|single|both|each|every"
 MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
@@ -157,6 +158,11 @@ def key_terms(question: str) -> list[str]:
     tokens = [t for t in tokens if len(t) > 1 or t.isdigit()]
     specific = [t for t in tokens if t not in GENERIC]
     return list(dict.fromkeys(specific or tokens))
+
+
+def names_in(question: str) -> list[str]:
+    """The question's names and codes, lower-cased, without its figures."""
+    return [e.lower() for e in entities(question) if not e[:1].isdigit()]
 
 
 def entities(question: str) -> list[str]:
@@ -295,13 +301,12 @@ _UNITS = [  # (unit, how a question names it, how a passage writes a figure in i
 
 
 TIMES = frozenset({"year", "month", "week", "day", "hour"})
-_FIGURE_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
 _UNIT_PATTERNS = [  # compiled once: asked after "in", "how many"; given after a figure
     (
         unit,
         re.compile(rf"\b(?:in|how many|number of)\s+(?:{asked})\b", re.I),
         re.compile(
-            rf"(?:\d[\d,.]*|\b(?:{_FIGURE_WORDS}))\s*-?\s*(?:{given})",
+            rf"(?:\d[\d,.]*|\b(?:{FIGURE_WORDS}))\s*-?\s*(?:{given})",
             re.I if unit in TIMES else 0,
         ),
     )
