@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from assistant.answer.briefing import Piece, Scored, compose, render
 from assistant.answer.citations import squash
 from assistant.answer.evidence import Evidence, check_kind, rank_units
-from assistant.answer.extractive import not_answer_material
+from assistant.answer.extractive import ExtractiveAnswerer, not_answer_material
 from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
 from assistant.answer.polarity import verdict
 from assistant.answer.questions import (
@@ -25,7 +26,7 @@ from assistant.answer.questions import (
     split_question,
     wanted_kind,
 )
-from assistant.answer.retrieval import sentence_start
+from assistant.answer.retrieval import sentence_start, starts_mid_sentence
 from assistant.answer.units import display, split_units
 from assistant.core.models import Passage
 from assistant.core.settings import Settings
@@ -229,6 +230,32 @@ def test_a_passage_cut_mid_sentence_is_widened_to_the_sentence_start():
     assert page[sentence_start(page, cut) :].startswith("The plan covers all\nministries")
     assert sentence_start("no sentence ends here " * 20 + "tail", 440) == 440  # too far back
     assert sentence_start("a short page that starts mid-way", 8) == 0
+    # the home-affairs procedure's page 4 leaves a four-word chunk after a long item
+    page = "• an accurate card (IPC). For exemptions, see Incoming Passenger\nCard – PI (BC-639).\n"
+    tail = page.index("Card")
+    assert starts_mid_sentence(page[tail:]) and starts_mid_sentence("ministries and agencies")
+    assert not starts_mid_sentence("The plan covers all ministries from 2026.")
+    assert page[sentence_start(page, tail) :].startswith("For exemptions, see Incoming")
+
+
+def test_a_sentence_the_passage_cuts_off_is_marked_and_a_stub_of_one_never_quoted():
+    answerer = ExtractiveAnswerer(embedder=None)  # type: ignore[arg-type]
+    index = SimpleNamespace(chunks=[])  # no pages: no running headers to find
+    text = (
+        "Management is a method of empowering people.\n"
+        "It requires conditions related to existing decision-making frameworks and imple-"
+    )
+    units = answerer.units(_passage(1, text), index)
+    assert [(u.cut, u.junk) for u in units] == [(False, False), (True, False)]
+    assert render([Piece(_passage(1, text), units)], known=lambda _w: False).endswith(
+        "frameworks and imple-… [1]"
+    )
+    stub = answerer.units(_passage(2, "Roles blur at the strategic level. If the key"), index)
+    assert [(u.cut, u.junk) for u in stub] == [(False, False), (True, True)]
+    named = answerer.units(
+        _passage(3, "Roles blur at every level. The series is edited in Geneva by DCAF"), index
+    )
+    assert [(u.cut, u.junk) for u in named] == [(False, False), (False, False)]
 
 
 def test_headings_inside_a_passage_are_context_for_the_units_under_them():
@@ -728,6 +755,28 @@ def test_the_lead_keeps_its_paragraph_and_repeated_sentences_are_quoted_once():
     quoted = [" ".join(u.raw for u in p.units) for p in pieces]
     assert quoted[0] == f"{lead} {rest}"  # what answers follows the sentence naming the subject
     assert sum(q.count(lead) for q in quoted) == 1
+
+
+def test_a_unit_that_points_back_is_quoted_with_the_unit_before_it():
+    text = (
+        "Reasons to grant the visa include the following:\n"
+        "• the urgency of the travel;\n"
+        "• the personal circumstances of the traveller and their family.\n"
+        "In these cases, the traveller has a good reason for not holding a visa.\n"
+        "This section applies at every airport. Such officers are trained on arrival."
+    )
+    passage = _passage(1, text)
+    units = split_units(1, text)
+    best = next(u for u in units if u.raw.startswith("In these cases"))
+    ranked = [Scored(best, passage, 1.0, 1.0, units)]
+    quoted = [u.raw for u in compose(ranked, budget=120, floor=0.0)[0].units]
+    assert quoted[0].startswith("• the personal circumstances")  # the cases it refers to
+    assert quoted[1].startswith("In these cases")
+    plain = next(u for u in units if u.raw.startswith("This section"))  # names its subject
+    quoted = [u.raw for u in compose([Scored(plain, passage, 1.0, 1.0, units)], 120, 0.0)[0].units]
+    assert quoted[0].startswith("This section")
+    squeezed = compose(ranked, budget=10, floor=0.0)[0].units  # no room: the unit alone
+    assert [u.raw for u in squeezed] == [best.raw]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,13 @@ from assistant.core.text import tokenize
 
 _BULLET_MARK = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|o\s+)")
 _MID_SENTENCE = re.compile(r"^[a-z][a-z]*[\s,;:)]")  # "security is automatic...", not "iPhone"
+# A unit that opens by pointing back ("In these cases, ...", "Such reviews ...") is understood
+# only with the unit before it: the cases, the reviews. ("This"/"It" mostly name the document
+# or nothing: "This UFC applies...", "It is important to...".)
+_POINTS_BACK = re.compile(
+    r"^(?:In (?:these|this|such|those) (?:cases?|circumstances?|situations?|instances?)\b"
+    r"|(?:These|Those|Such|They|Thus|Hence|Therefore|As such)\b)"
+)
 MAX_POINTS = 4
 PIECE_OVERHEAD = 2  # the [n] marker and the bullet count as words of the answer
 RELATIVE_FLOOR = 0.45  # a key point scores at least this share of the best unit's score
@@ -63,15 +70,25 @@ class Piece:
                 text += "; " + piece
             else:
                 text += " " + piece
-        return text
+        return f"{text}…" if self.units[-1].cut else text  # the sentence goes on unquoted
 
 
 def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]:
-    """The unit with what completes it: its lead-in, its items, or the rest of its paragraph."""
+    """The unit with what completes it: its lead-in, its items, or the rest of its paragraph;
+    the unit before it when it points back."""
     units = best.units
     unit = best.unit
     chosen = [unit]
     words = unit.words
+    if unit.lead is None and unit.order > 0 and _POINTS_BACK.match(unit.raw.lstrip()):
+        before = units[unit.order - 1]
+        if (
+            not before.junk
+            and (before.passage_n, before.order) not in used
+            and words + before.words <= budget * 1.3
+        ):
+            chosen.insert(0, before)
+            words += before.words
     if (
         unit.lead is not None
         and (unit.passage_n, unit.lead) not in used

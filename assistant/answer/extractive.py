@@ -51,6 +51,8 @@ DENSE_CHECKED = 2  # top passages found by BM25 alone whose meaning is checked
 MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
 LOWER_CASE_DOCS = 200  # documents whose lower-case words are kept (read for name questions)
 PART_WORDS = 50  # at least this many words for each part of a multi-part answer
+CUT_MIN_WORDS = 6  # a cut-off sentence shorter than this is a fragment, never quoted
+_CUT_OFF = re.compile(r"(?:\b[a-z][\w'’]*|[-,])\s*$")  # ends on a lower-case word, "-" or ","
 _LOWER_WORD = re.compile(r"(?<![\w.@/])[a-z]{3,}(?![\w@/]|\.[a-z])")  # not www.astravia.gov
 _VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
 
@@ -153,6 +155,10 @@ class ExtractiveAnswerer:
         )
         for unit in found:
             unit.junk = not_answer_material(unit.raw, unit.kind)
+        last = found[-1] if found else None
+        if last is not None and last.kind == "sentence" and _CUT_OFF.search(last.raw):
+            last.cut = True  # the sentence goes on past the chunk (often over the page)
+            last.junk = last.junk or last.words < CUT_MIN_WORDS  # "If the key"
         return found
 
     @staticmethod

@@ -34,6 +34,7 @@ Mode = Literal["hybrid", "dense", "lexical"]
 _ENDS_THOUGHT = re.compile(r"[.!?)\]\"'|]\s*$")
 _SENTENCE_END = re.compile(r"[.!?]['\")\]”’]*\s+(?=[^\W\d_a-z]|[\d•])|\n\s*\n")
 BACK_CHARS = 300  # how far back a passage cut mid-sentence is widened to its sentence's start
+TINY_CHUNK_WORDS = 6  # a chunk this short (a page's stray tail) is widened to its sentence too
 
 
 @dataclass
@@ -219,7 +220,7 @@ class Retriever:
             and neighbour["section"] == meta["section"]
             and neighbour["end"] > end
         )
-        widen_back = text[:1].islower() and start > 0  # a chunk cut mid-sentence
+        widen_back = start > 0 and starts_mid_sentence(text)
         page_text = (
             self.manifest.page_text(meta["doc_id"], meta["page"])
             if widen_on or widen_back
@@ -248,6 +249,13 @@ class Retriever:
             dense_rank=cand.dense_rank,
             lexical_rank=cand.lexical_rank,
         )
+
+
+def starts_mid_sentence(text: str) -> bool:
+    """Whether a chunk opens inside a sentence: in lower case ("ministries and agencies..."), or
+    so short that it is the tail of one ("Card – PI (BC-639).", left over when a long item was
+    split)."""
+    return text[:1].islower() or len(text.split()) < TINY_CHUNK_WORDS
 
 
 def sentence_start(page_text: str, start: int) -> int:

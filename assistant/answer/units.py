@@ -40,6 +40,7 @@ class Unit:
     lead: int | None = None  # order of the lead-in sentence of an item or row
     junk: bool = False  # not answer material (kept so that orders stay positions)
     heading: str = ""  # the bare heading above the unit inside the passage, if any
+    cut: bool = False  # a sentence the passage's end cuts off ("...frameworks and imple-")
 
     @property
     def words(self) -> int:
