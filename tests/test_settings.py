@@ -87,6 +87,6 @@ def test_settings_bad_yaml_value_names_the_field(clean_env, yaml_text, field):
 
 def test_settings_yaml_does_not_leak_into_later_settings(clean_env):
     config = clean_env / "c.yaml"
-    config.write_text("retrieval_k: 9\n", encoding="utf-8")
-    assert load_settings(config).retrieval_k == 9
+    config.write_text("retrieval_k: 7\n", encoding="utf-8")
+    assert load_settings(config).retrieval_k == 7
     assert Settings().retrieval_k == Settings.model_fields["retrieval_k"].default
