@@ -256,6 +256,8 @@ def test_a_sentence_the_passage_cuts_off_is_marked_and_a_stub_of_one_never_quote
         _passage(3, "Roles blur at every level. The series is edited in Geneva by DCAF"), index
     )
     assert [(u.cut, u.junk) for u in named] == [(False, False), (False, False)]
+    contact = answerer.units(_passage(4, "Contact the hotline.\nE-mail: fraudnet@gao.gov"), index)
+    assert [(u.cut, u.junk) for u in contact][-1] == (False, False)  # an address ends no sentence
 
 
 def test_headings_inside_a_passage_are_context_for_the_units_under_them():

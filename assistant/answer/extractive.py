@@ -52,7 +52,8 @@ MAX_PAGES_READ = 3000  # pages of a document read to find its running headers
 LOWER_CASE_DOCS = 200  # documents whose lower-case words are kept (read for name questions)
 PART_WORDS = 50  # at least this many words for each part of a multi-part answer
 CUT_MIN_WORDS = 6  # a cut-off sentence shorter than this is a fragment, never quoted
-_CUT_OFF = re.compile(r"(?:\b[a-z][\w'’]*|[-,])\s*$")  # ends on a lower-case word, "-" or ","
+_CUT_OFF = re.compile(r"(?:^|\s)[a-z][a-z'’]*[-,]?\s*$")  # on a lower-case word ("imple-"), not
+# on an address ("fraudnet@gao.gov") or a figure
 _LOWER_WORD = re.compile(r"(?<![\w.@/])[a-z]{3,}(?![\w@/]|\.[a-z])")  # not www.astravia.gov
 _VARIANTS = ("", "s", "e", "es", "ed", "ing", "ion", "ions", "al", "ly", "er", "ers")
 
