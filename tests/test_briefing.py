@@ -690,6 +690,20 @@ def test_a_duration_asked_for_stands_where_the_subject_is():
 
 
 @pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("Shortages emerge in the period between 4 and 14 years of service.", "year"),
+        ("Cabling manufacturers must give a warranty for a period of 20 years.", ""),
+        ("Manufacturers give a 20-year warranty on installed cabling.", ""),
+    ],
+)
+def test_a_duration_asked_for_stands_beside_the_thing_asked_for(text, missing):
+    # the peer-qa near miss pqn-bt4: a period in years about service careers is no warranty
+    evidence = _checked("What warranty period in years must cabling manufacturers give?", text)
+    assert evidence.kind_missing == missing
+
+
+@pytest.mark.parametrize(
     ("text", "question", "missing"),
     [
         ("Provide 2 telecommunications rooms for every 10,000 square feet.",

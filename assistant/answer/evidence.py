@@ -126,7 +126,7 @@ def check_kind(
         evidence.kind_missing = money
     elif unit and not any(unit[1].search(p.text) for p in passages):
         evidence.kind_missing = unit[0]  # "rating in kiloamperes": no figure in kA anywhere
-    elif unit and unit[0] in TIMES and not unit[1].search(_beside(ranked, subject=True)):
+    elif unit and unit[0] in TIMES and not _duration_given(unit, focus, weight, ranked):
         evidence.kind_missing = unit[0]  # "how many years": durations are everywhere, not here
     elif contact:
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; not its owner's
@@ -158,10 +158,36 @@ def _beside(ranked: list[Scored], subject: bool = False) -> str:
     for must stand (a handbook's imprint gives its publisher's e-mail, not an author's).
     ``subject``: also the paragraphs of the units that carry half of the question's key terms
     and three quarters of what the best unit carries (a duration stated where the subject is)."""
+    return " ".join(_paragraphs(ranked, subject))
+
+
+def _paragraphs(ranked: list[Scored], subject: bool = False) -> list[str]:
+    """The texts :func:`_beside` joins: one per paragraph or list, then the top passage."""
     top = max((s.lexical for s in ranked), default=0.0)
     near = [s for s in ranked if subject and s.lexical >= max(0.75 * top, 0.5)]
-    beside = (u.raw for s in [*ranked[:3], *near] for u in s.units if u.segment == s.unit.segment)
-    return " ".join([*dict.fromkeys(beside), *(s.passage.text for s in ranked[:1])])
+    found = [
+        " ".join(u.raw for u in s.units if u.segment == s.unit.segment)
+        for s in [*ranked[:3], *near]
+    ]
+    return [*dict.fromkeys(found), *(s.passage.text for s in ranked[:1])]
+
+
+def _duration_given(
+    unit: tuple[str, re.Pattern[str]],
+    focus: list[str],
+    weight: Callable[[str], float],
+    ranked: list[Scored],
+) -> bool:
+    """Whether a figure in the unit of time asked stands where the subject is, and beside the
+    rarest word of the thing asked for when that is not the unit itself: a cabling warranty "in
+    years" is not answered by "the period between 4 and 14 years of service"."""
+    things = [t for t in focus if not t.startswith(unit[0])]
+    rare = max(things, key=weight) if things else ""
+    stem = rare[: max(4, len(rare) - 2)]
+    return any(
+        unit[1].search(text) and (not rare or _starts_word(stem, text.lower()))
+        for text in _paragraphs(ranked, subject=True)
+    )
 
 
 def _holder_named(
