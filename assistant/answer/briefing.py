@@ -80,24 +80,17 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
     unit = best.unit
     chosen = [unit]
     words = unit.words
-    if unit.lead is None and unit.order > 0 and _POINTS_BACK.match(unit.raw.lstrip()):
-        before = units[unit.order - 1]
-        if (
-            not before.junk
-            and (before.passage_n, before.order) not in used
-            and words + before.words <= budget * 1.3
-        ):
-            chosen.insert(0, before)
-            words += before.words
+    before = unit.lead  # what the unit needs before it: its lead-in, or what it points back to
+    if before is None and unit.order > 0 and _POINTS_BACK.match(unit.raw.lstrip()):
+        before = unit.order - 1
     if (
-        unit.lead is not None
-        and (unit.passage_n, unit.lead) not in used
-        and not units[unit.lead].junk
+        before is not None
+        and (unit.passage_n, before) not in used
+        and not units[before].junk
+        and words + units[before].words <= budget * 1.3
     ):
-        lead = units[unit.lead]
-        if words + lead.words <= budget * 1.3:
-            chosen.insert(0, lead)
-            words += lead.words
+        chosen.insert(0, units[before])
+        words += units[before].words
     if unit.raw.rstrip().endswith(":"):  # a lead-in: take its items in order while they fit
         for other in units[unit.order + 1 :]:
             if other.lead != unit.order or other.junk:

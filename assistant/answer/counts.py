@@ -23,7 +23,7 @@ _REFERENCE_WORDS = frozenset(
     "p page pages para paragraph part phase pp regulation rule schedule section sections step "
     "sub-clause sub-clauses subclass subclause table version".split()
 )
-_YEAR = re.compile(r"(?:19|20)\d\d")
+YEAR = re.compile(r"(?:19|20)\d\d")  # a year, which is no count
 
 
 def counted(focus: list[str], text: str, reach: int = 10) -> bool:
@@ -54,7 +54,7 @@ def figures(text: str, loose: bool = False) -> set[int]:
             continue
         before = raw[i - 1].strip(".,;:()\"'").lower() if i else ""
         label = word.rstrip(".,;:").startswith("(") and word.rstrip(".,;:").endswith(")")
-        if before in _REFERENCE_WORDS or (label and bare.isdigit()) or _YEAR.fullmatch(bare):
+        if before in _REFERENCE_WORDS or (label and bare.isdigit()) or YEAR.fullmatch(bare):
             continue
         found.add(i)
     return found

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer.briefing import Scored
-from assistant.answer.counts import counted, figures
+from assistant.answer.counts import YEAR, counted, figures
 from assistant.answer.questions import (
     MONTHS,
     TIMES,
@@ -109,11 +109,7 @@ def check_kind(
             " ".join(u.raw for u in s.units if u.segment == s.unit.segment) for s in ranked[:3]
         ).lower()
         weights = [max(weight(t), 1e-6) for t in focus]
-        found = [
-            w
-            for t, w in zip(focus, weights, strict=True)
-            if _starts_word(t[: max(4, len(t) - 2)], near)
-        ]
+        found = [w for t, w in zip(focus, weights, strict=True) if _mentions_term(t, near)]
         evidence.focus = sum(found) / sum(weights)
     kind, money, unit = wanted_kind(question), currency(question), unit_asked(question)
     contact = asks_contact(question)
@@ -130,7 +126,7 @@ def check_kind(
         evidence.kind_missing = unit[0]  # "how many years": durations are everywhere, not here
     elif contact:
         evidence.kind_missing = "contact"  # a telephone number or e-mail asked; not its owner's
-    elif any(_YEAR.fullmatch(e) for e in evidence.missing):
+    elif any(YEAR.fullmatch(e) for e in evidence.missing):
         evidence.kind_missing = "year"  # "... in 2019?": no passage speaks of that year
     elif kind and kind[0] == "person":  # a name beside the best units, or in the top passage
         lower = lower_case or _written_in(passages)
@@ -183,9 +179,8 @@ def _duration_given(
     years" is not answered by "the period between 4 and 14 years of service"."""
     things = [t for t in focus if not t.startswith(unit[0])]
     rare = max(things, key=weight) if things else ""
-    stem = rare[: max(4, len(rare) - 2)]
     return any(
-        unit[1].search(text) and (not rare or _starts_word(stem, text.lower()))
+        unit[1].search(text) and (not rare or _mentions_term(rare, text.lower()))
         for text in _paragraphs(ranked, subject=True)
     )
 
@@ -270,7 +265,6 @@ def rank_units(
     return out
 
 
-_YEAR = re.compile(r"(?:19|20)\d\d")
 _HONORIFIC = re.compile(r"^(?:Mr|Ms|Mrs|Dr|Prof)\b")
 _NAME_WORD = re.compile(r"[A-Z][a-z]{2,}")
 #: endings of the words that name things, not people ("Border Operations", "Sector Advisory")
@@ -369,6 +363,11 @@ def _stranger(name: str, question: str, known: Callable[[str], bool]) -> bool:
         and not any(known(t) for t in tokenize(name))
         and not re.search(rf"(?:[.!?:;]\s+|^\W*){re.escape(name)}\b", question)
     )
+
+
+def _mentions_term(term: str, text: str) -> bool:
+    """Whether some word of ``text`` starts with the term's stem (warranty: warranties)."""
+    return _starts_word(term[: max(4, len(term) - 2)], text)
 
 
 def _starts_word(stem: str, text: str) -> bool:
