@@ -16,7 +16,7 @@ import pytest
 from assistant.answer.briefing import Piece, Scored, compose, render
 from assistant.answer.citations import squash
 from assistant.answer.evidence import Evidence, check_kind, rank_units
-from assistant.answer.extractive import ExtractiveAnswerer, not_answer_material
+from assistant.answer.extractive import ExtractiveAnswerer, _meant, not_answer_material
 from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
 from assistant.answer.polarity import verdict
 from assistant.answer.questions import (
@@ -793,6 +793,35 @@ def test_a_unit_that_points_back_is_quoted_with_the_unit_before_it():
     assert quoted[0].startswith("This section")
     squeezed = compose(ranked, budget=10, floor=0.0)[0].units  # no room: the unit alone
     assert [u.raw for u in squeezed] == [best.raw]
+
+
+def test_a_paragraph_ending_in_a_lead_in_brings_its_items_footnote_or_not():
+    text = (
+        "Defining good governance is difficult. There is a list of principles\n"
+        "that rests on the work of the development programme on human rights:8\n"
+        "• Participation – everyone should have a voice in decisions.\n"
+        "• Consensus orientation – differing interests are mediated;\n"
+        "• Transparency – information flows freely.\n"
+    )
+    units = split_units(1, text)
+    assert [u.lead for u in units if u.kind == "item"] == [1, 1, 1]  # "rights:8" leads in
+    passage = _passage(1, text)
+    pieces = compose([Scored(units[0], passage, 1.0, 1.0, units)], budget=120, floor=0.0)
+    assert [u.kind for u in pieces[0].units] == ["sentence", "sentence", "item", "item", "item"]
+    shown = pieces[0].render(lambda _w: False)
+    assert "rights:8 Participation" in shown  # a lead-in is followed by its item, no "; "
+    assert "decisions.; " not in shown and "mediated;; " not in shown  # items end themselves
+    assert "mediated; Transparency" in shown
+    short = compose([Scored(units[0], passage, 1.0, 1.0, units)], budget=60, floor=0.0)
+    assert [u.kind for u in short[0].units] == ["sentence", "sentence", "item"]
+
+
+def test_an_item_is_read_for_meaning_with_its_lead_in():
+    text = "The following travellers are ineligible:\n• protection claimants\n"
+    units = split_units(1, text)
+    item = Scored(units[1], _passage(1, text), 1.0, 1.0, units)
+    assert _meant(item) == "The following travellers are ineligible: • protection claimants"
+    assert _meant(Scored(units[0], _passage(1, text), 1.0, 1.0, units)) == units[0].raw
 
 
 @pytest.fixture(scope="module")

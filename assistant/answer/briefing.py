@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assistant.answer.junk import leads_in
 from assistant.answer.units import Unit, display
 from assistant.core.models import Passage
 from assistant.core.text import tokenize
@@ -66,8 +67,8 @@ class Piece:
                 text = (
                     f"…{piece}" if unit.kind == "sentence" and _MID_SENTENCE.match(piece) else piece
                 )
-            elif unit.kind in ("item", "row") and not text.endswith(":"):
-                text += "; " + piece
+            elif unit.kind in ("item", "row") and not leads_in(text) and text[-1] not in ".;,":
+                text += "; " + piece  # items one after another, unless they end themselves
             else:
                 text += " " + piece
         return f"{text}…" if self.units[-1].cut else text  # the sentence goes on unquoted
@@ -91,15 +92,8 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
     ):
         chosen.insert(0, units[before])
         words += units[before].words
-    if unit.raw.rstrip().endswith(":"):  # a lead-in: take its items in order while they fit
-        for other in units[unit.order + 1 :]:
-            if other.lead != unit.order or other.junk:
-                break
-            if words + other.words > budget and len(chosen) > 1:
-                break
-            chosen.append(other)
-            words += other.words
-        return chosen
+    if leads_in(unit.raw):  # a lead-in: take its items in order while they fit
+        return _with_items(units, chosen, words, budget)
     if unit.kind == "sentence":
         # The rest of the paragraph while it fits: what answers a question often follows the
         # sentence that names its subject ("There are two approaches." "The first...").
@@ -114,6 +108,27 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
                 break
             chosen.append(other)
             words += other.words
+        if len(chosen) > 1 and chosen[-1] is not unit and leads_in(chosen[-1].raw):
+            # the paragraph ends by introducing a list: its items, or not the bare lead-in
+            with_items = _with_items(units, chosen, words, budget, must_fit=True)
+            return with_items
+    return chosen
+
+
+def _with_items(
+    units: list[Unit], chosen: list[Unit], words: int, budget: int, must_fit: bool = False
+) -> list[Unit]:
+    """``chosen`` (ending with a lead-in) and the lead-in's items in order while they fit; the
+    first item comes even over the budget unless ``must_fit``."""
+    lead = chosen[-1].order
+    chosen = list(chosen)
+    for other in units[lead + 1 :]:
+        if other.lead != lead or other.junk:
+            break
+        if words + other.words > budget and (len(chosen) > 1 or must_fit):
+            break
+        chosen.append(other)
+        words += other.words
     return chosen
 
 

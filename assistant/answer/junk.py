@@ -16,6 +16,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+# A lead-in ends with a colon, sometimes with a footnote number after it ("...human rights:8")
+_LEAD_IN_END = re.compile(r"(?::|(?<=[A-Za-z)”’\"]):\s?\d{1,2})\s*$")
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|_{5,}|(?:-\s?){6,}")
 _PAGE_MARK = re.compile(
     r"^(?:page\s+\d+(?:\s+of\s+\d+)?|\d+\s*/\s*\d+|-\s*\d+\s*-|\d{1,4}|[ivxlc]{1,6})$",
@@ -98,7 +100,7 @@ def is_heading(line: str, previous: str | None, following: str | None) -> bool:
     )
     if _NUMBERED_HEADING.match(text) and next_upper and len(words) <= 10:
         return True
-    if previous is not None and previous.strip().endswith(":"):
+    if previous is not None and leads_in(previous):
         return False  # the first row or item after a lead-in
     return (
         starts_clean
@@ -200,3 +202,9 @@ def unit_junk_reason(text: str, kind: str = "sentence") -> str | None:
 _NUMBERED_TITLE = re.compile(  # a contents entry or a section title: "• 2 Where the causes..."
     r"^(?:[•●▪■►*-]\s*)?\d{1,2}(?:\.\d{1,2})*\s+(?:to\s+\d{1,2}\s+)?[A-Z]"
 )
+
+
+def leads_in(text: str) -> bool:
+    """Whether a line or unit introduces what follows: it ends with a colon, or with a colon and
+    a footnote number ("...on international law and human rights:8")."""
+    return bool(_LEAD_IN_END.search(text))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.answer.junk import is_heading, junk_reason
+from assistant.answer.junk import is_heading, junk_reason, leads_in
 from assistant.core.text import sentence_spans
 
 _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
@@ -118,7 +118,7 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
                 )
                 units[-1].heading = heading
         last = units[-1] if units else None
-        lead = last.order if last is not None and last.raw.rstrip().endswith(":") else None
+        lead = last.order if last is not None and leads_in(last.raw) else None
 
     for start, end, kind in _classify(text, furniture):
         raw = text[start:end]
@@ -147,7 +147,7 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
                 continue
             close()
         if current is not None:  # an open paragraph
-            if not text[current[0] : current[1]].rstrip().endswith(":"):
+            if not leads_in(text[current[0] : current[1]]):
                 current = (current[0], end, "prose")
                 continue
             close()  # a lead-in: what follows are its rows
