@@ -773,6 +773,17 @@ def test_the_lead_keeps_its_paragraph_and_repeated_sentences_are_quoted_once():
     assert sum(q.count(lead) for q in quoted) == 1
 
 
+def test_a_key_point_is_fitted_to_the_room_left_with_its_marker_not_skipped():
+    lead = "The handbook is written for budget officers in every state agency today."  # 12
+    first = "It is also written for legislators who fund and oversee technology projects each year."
+    second = "It also helps executives ask the right questions before they approve any new project."
+    passages = [_passage(1, lead), _passage(2, f"{first} {second}")]
+    assert [len(t.split()) for t in (lead, first, second)] == [12, 14, 14]
+    pieces = compose(_ranked(passages), budget=42, floor=0.0)  # 42 - (12 + 2) = 28 words left
+    quoted = [" ".join(u.raw for u in p.units) for p in pieces]
+    assert quoted == [lead, first]  # both sentences and the [n] would take 30
+
+
 def test_a_unit_that_points_back_is_quoted_with_the_unit_before_it():
     text = (
         "Reasons to grant the visa include the following:\n"

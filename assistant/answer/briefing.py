@@ -161,7 +161,7 @@ def compose(
         key = (item.unit.passage_n, item.unit.order)
         if key in used:
             continue
-        room = int(budget * LEAD_SHARE) if not pieces else budget - total
+        room = int(budget * LEAD_SHARE) if not pieces else budget - total - PIECE_OVERHEAD
         units = _expand(item, room, used)
         units = [u for u in units if (u.passage_n, u.order) not in used] or units
         units = [u for u in units if _said(u) not in said]  # overlapping chunks repeat text
