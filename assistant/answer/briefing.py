@@ -108,10 +108,9 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
                 break
             chosen.append(other)
             words += other.words
-        if len(chosen) > 1 and chosen[-1] is not unit and leads_in(chosen[-1].raw):
-            # the paragraph ends by introducing a list: its items, or not the bare lead-in
-            with_items = _with_items(units, chosen, words, budget, must_fit=True)
-            return with_items
+        if len(chosen) > 1 and leads_in(chosen[-1].raw):
+            # the paragraph ends by introducing a list: its items too, as far as they fit
+            return _with_items(units, chosen, words, budget, must_fit=True)
     return chosen
 
 
