@@ -318,6 +318,18 @@ def test_words_broken_across_lines_are_rejoined_only_when_known():
     assert display("decision-\nmaking", lambda w: False) == "decision-making"
 
 
+def test_sub_bullets_inside_an_item_are_shown_as_its_parts():
+    item = (
+        "• Schedule 2 Part 773\no assessed on lodgement\no all criteria must be met.\n◦ no others"
+    )
+    shown = display(item)
+    assert (
+        shown == "• Schedule 2 Part 773; assessed on lodgement; all criteria must be met. no others"
+    )
+    assert display("Tools include:\no planning") == "Tools include: planning"
+    assert display("the area of\noperations") == "the area of operations"  # a word, no bullet
+
+
 # -- questions -----------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?
 _SUB_BULLET = re.compile(r"^(?:o|◦|○|▫|-|–)\s+")
 _TERMINAL = re.compile(r"[.;?!]['\")\]”’]*$")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
+_INNER_SUB_BULLET = re.compile(r"([.;:,]?)[ \t]*\n[ \t]*(?:o|◦|○|▫)[ \t]+")  # "…Regulations\no In…"
 
 ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
 LineTest = Callable[[str], bool]
@@ -164,7 +165,8 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
 
 
 def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
-    """A unit as shown in an answer: one line, words broken across lines by a hyphen rejoined.
+    """A unit as shown in an answer: one line, words broken across lines by a hyphen rejoined,
+    the sub-bullets inside an item ("o", "◦") shown as "; ".
 
     ``known(word)`` says whether the joined word exists in the corpus (``man-``/``agement``
     becomes ``management``); otherwise the hyphen stays (``decision-making``).
@@ -184,4 +186,6 @@ def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
         )
 
     text = _HYPHEN_BREAK.sub(join, raw)
+    # an item's sub-bullets read as its parts, not as a stray "o" in the sentence
+    text = _INNER_SUB_BULLET.sub(lambda m: f"{m.group(1)} " if m.group(1) else "; ", text)
     return " ".join(text.split())
