@@ -327,6 +327,7 @@ def test_sub_bullets_inside_an_item_are_shown_as_its_parts():
         shown == "• Schedule 2 Part 773; assessed on lodgement; all criteria must be met. no others"
     )
     assert display("Tools include:\no planning") == "Tools include: planning"
+    assert display("not a permanent resident\no") == "not a permanent resident"  # cut after it
     assert display("the area of\noperations") == "the area of operations"  # a word, no bullet
 
 

@@ -22,6 +22,7 @@ _SUB_BULLET = re.compile(r"^(?:o|◦|○|▫|-|–)\s+")
 _TERMINAL = re.compile(r"[.;?!]['\")\]”’]*$")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
 _INNER_SUB_BULLET = re.compile(r"([.;:,]?)[ \t]*\n[ \t]*(?:o|◦|○|▫)[ \t]+")  # "…Regulations\no In…"
+_LAST_SUB_BULLET = re.compile(r"\n[ \t]*(?:o|◦|○|▫)[ \t]*$")  # a marker the passage ends on
 
 ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
 LineTest = Callable[[str], bool]
@@ -187,5 +188,6 @@ def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
 
     text = _HYPHEN_BREAK.sub(join, raw)
     # an item's sub-bullets read as its parts, not as a stray "o" in the sentence
+    text = _LAST_SUB_BULLET.sub("", text)
     text = _INNER_SUB_BULLET.sub(lambda m: f"{m.group(1)} " if m.group(1) else "; ", text)
     return " ".join(text.split())
