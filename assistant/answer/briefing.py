@@ -117,10 +117,9 @@ def _expand(best: Scored, budget: int, used: set[tuple[int, int]]) -> list[Unit]
 def _with_items(
     units: list[Unit], chosen: list[Unit], words: int, budget: int, must_fit: bool = False
 ) -> list[Unit]:
-    """``chosen`` (ending with a lead-in) and the lead-in's items in order while they fit; the
-    first item comes even over the budget unless ``must_fit``."""
+    """``chosen`` (ending with a lead-in), extended with the lead-in's items in order while they
+    fit; the first item comes even over the budget unless ``must_fit``."""
     lead = chosen[-1].order
-    chosen = list(chosen)
     for other in units[lead + 1 :]:
         if other.lead != lead or other.junk:
             break

@@ -18,11 +18,13 @@ from assistant.answer.junk import is_heading, junk_reason, leads_in
 from assistant.core.text import sentence_spans
 
 _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
-_SUB_BULLET = re.compile(r"^(?:o|◦|○|▫|-|–)\s+")
+_SUB_MARKS = "o|◦|○|▫"  # the marks of a sub-bullet under an item (a dash too, at a line's start)
+_SUB_BULLET = re.compile(rf"^(?:{_SUB_MARKS}|-|–)\s+")
 _TERMINAL = re.compile(r"[.;?!]['\")\]”’]*$")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
-_INNER_SUB_BULLET = re.compile(r"([.;:,]?)[ \t]*\n[ \t]*(?:o|◦|○|▫)[ \t]+")  # "…Regulations\no In…"
-_LAST_SUB_BULLET = re.compile(r"\n[ \t]*(?:o|◦|○|▫)[ \t]*$")  # a marker the passage ends on
+# a sub-bullet inside an item ("…Regulations\no In principle…"), and one a passage ends on
+_INNER_SUB_BULLET = re.compile(rf"([.;:,]?)[ \t]*\n[ \t]*(?:{_SUB_MARKS})[ \t]+")
+_LAST_SUB_BULLET = re.compile(rf"\n[ \t]*(?:{_SUB_MARKS})[ \t]*$")
 
 ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
 LineTest = Callable[[str], bool]
