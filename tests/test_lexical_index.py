@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,6 +129,27 @@ def test_only_missing_documents_are_fetched_and_a_readded_one_counts_once(tmp_pa
     store.sync(ready | {"doc004"})  # removed, then ingested again: a delta holds it, once
     assert_like_fresh(store.view, ready | {"doc004"})
     assert store.status(ready | {"doc004"})["healthy"]
+
+
+def test_status_survives_a_folder_removed_while_it_is_walked(tmp_path, monkeypatch):
+    """A merge may remove a segment or temp folder between listing it and reading it."""
+    store = LexicalStore(tmp_path / "lexical", Fetch())
+    ready = set(list(DOCS)[:10])
+    store.sync(ready)
+    doomed = tmp_path / "lexical" / "tmp-merging"
+    doomed.mkdir()
+    (doomed / "postings.bin").write_bytes(b"x" * 64)
+    real_scandir = os.scandir
+
+    def scandir_after_a_merge(path="."):
+        # the merge finishes between listing the folder and reading it
+        if isinstance(path, str | os.PathLike) and Path(path) == doomed:
+            shutil.rmtree(doomed)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir_after_a_merge)
+    status = store.status(ready)
+    assert not doomed.exists() and status["healthy"] and status["bytes"] > 0
 
 
 def test_background_merge_keeps_answers_and_drops_the_old_segments(tmp_path):

@@ -32,6 +32,7 @@ from assistant.answer.lexical_segment import (
     load_segment,
     write_segment,
 )
+from assistant.core.storage import bytes_under
 
 #: fetch(doc_ids) -> the chunks of those documents, tokenized.
 FetchFn = Callable[[list[str]], Iterable[IndexedChunk]]
@@ -284,14 +285,13 @@ class LexicalStore:
     def status(self, ready: set[str], chunks: dict[str, int] | None = None) -> dict[str, Any]:
         """Size and health against the manifest (``chunks``: doc_id -> its chunk count)."""
         view = self.view
-        on_disk = [f for f in self.root.rglob("*") if f.is_file()] if self.root.is_dir() else []
         missing, extra = ready - view.live.keys(), view.live.keys() - ready
         short = sorted(
             d for d, n in (chunks or {}).items() if d in view.live and view.count(d) != n
         )
         return {
             "path": str(self.root),
-            "bytes": sum(_size(f) for f in on_disk),
+            "bytes": bytes_under(self.root),
             "segments": len(view.parts),
             "rows": view.rows,
             "documents": len(view.live),
@@ -302,11 +302,3 @@ class LexicalStore:
             "broken": self.broken,
             "healthy": not (missing or extra or short or self.broken),
         }
-
-
-def _size(path: Path) -> int:
-    """A file's size; 0 when a merge renamed or removed it while the folder was being walked."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0

@@ -45,6 +45,27 @@ def free_bytes(path: Path) -> int | None:
         return None
 
 
+def bytes_under(path: Path) -> int:
+    """Bytes a file or a folder's files take (0 when it does not exist).
+
+    Files and folders that vanish while being walked (a background merge swapping segments)
+    count as 0 instead of failing the walk.
+    """
+    try:
+        if path.is_file():
+            return path.stat().st_size
+    except OSError:
+        return 0
+    total = 0
+    for folder, _dirs, names in os.walk(path):  # a folder that vanished is skipped
+        for name in names:
+            try:
+                total += os.stat(os.path.join(folder, name), follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
 def free_space(path: Path) -> str:
     """Free space on the disk holding ``path``, e.g. ``"0 bytes"`` or ``"1.5 GB"``."""
     found = free_bytes(path)

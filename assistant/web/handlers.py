@@ -8,12 +8,12 @@ directly (tests) and through Gradio's API; per-session state (the conversation) 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from assistant.core.models import Critique
+from assistant.core.storage import bytes_under
 from assistant.web import format_critique as fc
 from assistant.web import format_library as fl
 from assistant.web.base import ChatSession, guarded, progress_reporter, text_input
@@ -31,15 +31,6 @@ def available_frameworks() -> list[str]:
     from assistant.critique.frameworks import available_frameworks as names
 
     return names()
-
-
-def _du(path: Path) -> int:
-    """Bytes a file or a folder takes on disk (0 when it does not exist)."""
-    if path.is_file():
-        return path.stat().st_size
-    if not path.is_dir():
-        return 0
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 class Handlers(ChatHandlers, LibraryHandlers, ReviewHandlers):
@@ -90,6 +81,6 @@ class Handlers(ChatHandlers, LibraryHandlers, ReviewHandlers):
             info["store_size"] = ""
         else:
             info["store_kind"] = "embedded Chroma in the data directory"
-            size = _du(settings.chroma_path) + _du(settings.manifest_path)
+            size = bytes_under(settings.chroma_path) + bytes_under(settings.manifest_path)
             info["store_size"] = fl.human_size(size)
         return fl.about_markdown(info)
