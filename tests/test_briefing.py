@@ -27,7 +27,7 @@ from assistant.answer.questions import (
     wanted_kind,
 )
 from assistant.answer.retrieval import sentence_start, starts_mid_sentence
-from assistant.answer.units import display, split_units
+from assistant.answer.units import display, item_head, split_units
 from assistant.core.models import Passage
 from assistant.core.settings import Settings
 from assistant.service import build_service
@@ -846,6 +846,63 @@ def test_an_item_is_read_for_meaning_with_its_lead_in():
     item = Scored(units[1], _passage(1, text), 1.0, 1.0, units)
     assert _meant(item) == "The following travellers are ineligible: • protection claimants"
     assert _meant(Scored(units[0], _passage(1, text), 1.0, 1.0, units)) == units[0].raw
+
+
+PERMIT_RULES = (
+    "Each request for a field permit is checked against these eligibility criteria:\n"
+    "• Part 4 of the Permit Rules\n"
+    "o In general, Part 4 can be judged only once the request is lodged, but the officer\n"
+    "should weigh every circumstance of the applicant before accepting a request\n"
+    "o No secondary criteria exist, so each applicant must satisfy every primary criterion\n"
+    "• a false statement on the request form\n"
+    "• Schedule 9 public interest checks:\n"
+    "o health or security concerns\n"
+    "o unpaid fines\n"
+    "o a minor travelling alone - for a minor, the decision must rest on the best interests\n"
+    "of the child and on the written consent of a guardian\n"
+    "• Schedule 10 return checks for applicants removed before, which include a long list of\n"
+    "further conditions and exceptions that the officer must read in full before deciding\n"
+)
+
+
+def test_an_item_without_its_long_sub_points_keeps_its_head_and_short_ones():
+    units = split_units(1, PERMIT_RULES)
+    part4, false, schedule9, schedule10 = (u for u in units if u.kind == "item")
+    assert item_head(part4).raw == "• Part 4 of the Permit Rules" and item_head(part4).cut
+    assert item_head(schedule9).raw.endswith("security concerns\no unpaid fines")
+    assert item_head(false) is None and item_head(schedule10) is None  # nothing to leave out
+    assert PERMIT_RULES[part4.start : item_head(part4).end] == item_head(part4).raw  # verbatim
+
+
+def test_an_item_whose_lead_in_names_what_was_asked_comes_with_its_list():
+    units = split_units(1, PERMIT_RULES)
+    passage = _passage(1, PERMIT_RULES)
+    lead, part4 = units[0], units[1]
+    ranked = [Scored(part4, passage, 1.0, 1.0, units), Scored(lead, passage, 0.9, 0.9, units)]
+    ranked[1].own = 0.9  # "eligibility criteria" asked, and the lead-in says it
+    [piece] = compose(ranked, budget=72, floor=0.0, max_pieces=1)  # 43 words for the lead
+    shown = piece.render(lambda _w: False)
+    assert shown.startswith("Each request for a field permit is checked against")
+    assert "criteria: Part 4 of the Permit Rules…; a false statement on the request form; " in shown
+    assert "Schedule 9 public interest checks: health or security concerns; unpaid fines…" in shown
+    assert "Schedule 10" not in shown and "In general" not in shown  # no room left for them
+    assert [u.raw for u in piece.statement()] == [lead.raw, item_head(part4).raw]  # yes/no from
+    ranked[1].own = 0.0  # a lead-in that names nothing asked: the item with its lead-in only
+    [piece] = compose(ranked, budget=120, floor=0.0, max_pieces=1)
+    assert [u.raw for u in piece.units] == [lead.raw, part4.raw]
+
+
+def test_a_short_lead_in_without_its_items_is_not_a_key_point():
+    text = (
+        "Officers check the permit of every traveller on arrival at the border post by hand.\n"
+        "In these cases, the officer is to:\n"
+    )  # the items are in the next passage
+    units = split_units(1, text)
+    passage = _passage(1, text)
+    ranked = [Scored(u, passage, 1.0 - 0.1 * u.order, 1.0, units) for u in units]
+    assert [u.words for u in units] == [15, 7]
+    pieces = compose(ranked, budget=30, floor=0.0)  # 18 words for the lead, 13 after it
+    assert [[u.raw for u in p.units] for p in pieces] == [[units[0].raw]]
 
 
 @pytest.fixture(scope="module")

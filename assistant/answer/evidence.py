@@ -261,7 +261,9 @@ def rank_units(
             w * max(c, n) for w, c, n in zip(weights.values(), credit, near_credit, strict=True)
         )
         lexical /= total
-        out.append(Scored(unit, passage, base + scale * lexical, lexical, units))
+        scored = Scored(unit, passage, base + scale * lexical, lexical, units)
+        scored.own = sum(w for t, w in weights.items() if _has(t, own[unit.order])) / total
+        out.append(scored)
     return out
 
 

@@ -263,7 +263,7 @@ class ExtractiveAnswerer:
             text, quotes = self._closest(passages, index)
             return Briefing(text, False, quotes, [evidence])
         text = render(pieces, self._joiner(index))
-        said = verdict(question, [u.raw for u in pieces[0].units])
+        said = verdict(question, [u.raw for u in pieces[0].statement()])
         if said:  # a closed question: the lead's own yes or no first
             grouped = len({p.passage.doc_id for p in pieces}) > 1  # starts with a title line
             text = f"{said}.\n{text}" if grouped else f"{said}. {text}"

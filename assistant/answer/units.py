@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answer.junk import is_heading, junk_reason, leads_in
 from assistant.core.text import sentence_spans
@@ -25,6 +25,8 @@ _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
 # a sub-bullet inside an item ("…Regulations\no In principle…"), and one a passage ends on
 _INNER_SUB_BULLET = re.compile(rf"([.;:,]?)[ \t]*\n[ \t]*(?:{_SUB_MARKS})[ \t]+")
 _LAST_SUB_BULLET = re.compile(rf"\n[ \t]*(?:{_SUB_MARKS})[ \t]*$")
+_SUB_POINT = re.compile(rf"[ \t]*\n[ \t]*(?:{_SUB_MARKS}|-|–)[ \t]+")  # where one begins
+SHORT_SUB_POINT = 8  # words: a sub-point this short stays with its item's head ("debts to ...")
 
 ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
 LineTest = Callable[[str], bool]
@@ -44,7 +46,8 @@ class Unit:
     lead: int | None = None  # order of the lead-in sentence of an item or row
     junk: bool = False  # not answer material (kept so that orders stay positions)
     heading: str = ""  # the bare heading above the unit inside the passage, if any
-    cut: bool = False  # a sentence the passage's end cuts off ("...frameworks and imple-")
+    cut: bool = False  # quoted in part: cut off by the passage's end ("...and imple-"), or an
+    # item without its sub-points
 
     @property
     def words(self) -> int:
@@ -165,6 +168,23 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
         current = (start, end, "prose")
     close()
     return units
+
+
+def item_head(unit: Unit) -> Unit | None:
+    """An item without its sub-points, marked ``cut``: its first line or lines, and the short
+    sub-points that follow them in a row ("Schedule 4 considerations: health, character or
+    security concerns; debts to the Commonwealth"). None when the item has no long sub-point."""
+    marks = list(_SUB_POINT.finditer(unit.raw)) if unit.kind == "item" else []
+    if not marks:
+        return None
+    end = marks[0].start()
+    for mark, after in zip(marks, [*marks[1:], None], strict=True):
+        stop = after.start() if after else len(unit.raw)
+        if len(unit.raw[mark.end() : stop].split()) > SHORT_SUB_POINT:
+            raw = unit.raw[:end].rstrip()
+            return replace(unit, end=unit.start + len(raw), raw=raw, cut=True)
+        end = stop
+    return None
 
 
 def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
