@@ -17,7 +17,7 @@ from assistant.answer.briefing import Piece, Scored, compose, render
 from assistant.answer.citations import squash
 from assistant.answer.evidence import Evidence, check_kind, rank_units
 from assistant.answer.extractive import ExtractiveAnswerer, _meant, not_answer_material
-from assistant.answer.junk import FurnitureIndex, junk_reason, unit_junk_reason
+from assistant.answer.junk import FurnitureIndex, is_heading, junk_reason, unit_junk_reason
 from assistant.answer.polarity import verdict
 from assistant.answer.questions import (
     currency,
@@ -846,6 +846,21 @@ def test_an_item_is_read_for_meaning_with_its_lead_in():
     item = Scored(units[1], _passage(1, text), 1.0, 1.0, units)
     assert _meant(item) == "The following travellers are ineligible: • protection claimants"
     assert _meant(Scored(units[0], _passage(1, text), 1.0, 1.0, units)) == units[0].raw
+
+
+def test_a_line_broken_after_a_dotted_abbreviation_goes_on_not_into_a_heading():
+    text = (
+        "□ Each new portal must follow the style rules that apply across the U.S.\n"
+        "Federal Style Library (FSL)\n"
+        "□ Each form asks only for what the service needs.\n"
+        "Officers sign off every change, e.g.\n"
+        "Access Reviews and Audits\n"
+    )
+    units = split_units(1, text)
+    assert [u.kind for u in units] == ["item", "item", "sentence"]
+    assert units[0].raw.endswith("U.S.\nFederal Style Library (FSL)")
+    assert units[2].raw.endswith("e.g.\nAccess Reviews and Audits") and not units[2].heading
+    assert is_heading("Federal Style Library (FSL)", "□ Each form asks for what it needs.", None)
 
 
 PERMIT_RULES = (

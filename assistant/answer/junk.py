@@ -16,6 +16,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from assistant.core.text import ends_in_dotted_abbreviation
+
 # A lead-in ends with a colon, sometimes with a footnote number after it ("...human rights:8")
 _LEAD_IN_END = re.compile(r"(?::|(?<=[A-Za-z)”’\"]):\s?\d{1,2})\s*$")
 _DOT_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|_{5,}|(?:-\s?){6,}")
@@ -89,7 +91,10 @@ def is_heading(line: str, previous: str | None, following: str | None) -> bool:
     if not words or len(words) > 12 or _TERMINAL.search(text) or words[-1].lower() in _JOINERS:
         return False
     starts_clean = (
-        previous is None or not previous.strip() or bool(_TERMINAL.search(previous.strip()))
+        previous is None
+        or not previous.strip()
+        or bool(_TERMINAL.search(previous.strip()))
+        and not ends_in_dotted_abbreviation(previous)
     )
     next_upper = (
         following is None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from assistant.answer.junk import is_heading, junk_reason, leads_in
-from assistant.core.text import sentence_spans
+from assistant.core.text import ends_in_dotted_abbreviation, sentence_spans
 
 _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
 _SUB_MARKS = "o|◦|○|▫"  # the marks of a sub-bullet under an item (a dash too, at a line's start)
@@ -149,7 +149,12 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
             continue
         # prose: continues an open item or paragraph, or is a row after a lead-in
         if current is not None and current[2] == "item":
-            if raw[:1].islower() or not _TERMINAL.search(text[current[0] : current[1]]):
+            before = text[current[0] : current[1]]
+            if (
+                raw[:1].islower()
+                or not _TERMINAL.search(before)
+                or ends_in_dotted_abbreviation(before)
+            ):
                 current = (current[0], end, "item")
                 continue
             close()

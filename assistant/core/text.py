@@ -64,6 +64,15 @@ _ABBREVIATIONS = re.compile(
 )
 
 
+_DOTTED_END = re.compile(r"(?:\b[A-Za-z]\.){2,}[\"')\]”’]*$")  # "the U.S.", "e.g."
+
+
+def ends_in_dotted_abbreviation(text: str) -> bool:
+    """Whether a line ends in an abbreviation with inner dots, which a wrapped sentence may
+    break after ("…use the U.S." / "Web Design System"): no end of a sentence to trust."""
+    return _DOTTED_END.search(text.rstrip()) is not None
+
+
 def heading_of(line: str) -> tuple[int, str] | None:
     """Return (level, title) when a line is a heading, else None."""
     match = _MD_HEADING.match(line)
