@@ -30,6 +30,7 @@ from assistant.answer.retrieval import sentence_start, starts_mid_sentence
 from assistant.answer.units import display, item_head, split_units
 from assistant.core.models import Passage
 from assistant.core.settings import Settings
+from assistant.core.text import acronyms
 from assistant.service import build_service
 from tests.conftest import CORPUS, REALDOCS, ROOT
 
@@ -861,6 +862,24 @@ def test_a_line_broken_after_a_dotted_abbreviation_goes_on_not_into_a_heading():
     assert units[0].raw.endswith("U.S.\nFederal Style Library (FSL)")
     assert units[2].raw.endswith("e.g.\nAccess Reviews and Audits") and not units[2].heading
     assert is_heading("Federal Style Library (FSL)", "□ Each form asks for what it needs.", None)
+
+
+def test_a_unit_that_abbreviates_what_the_question_spells_out_carries_its_words():
+    text = (
+        "Every contract states a service inspection schedule (SIS) for the vendor.\n"
+        "• Never let the vendor write the SIS.\n"
+        "• Vendors must report their progress every sprint.\n"
+    )
+    assert acronyms(text + "an annual report (QASP) and Home Affairs (DHA)") == {
+        "sis": {"service", "inspection", "schedule"}  # initials that do not match are no pair
+    }
+    question = "Who must never write the service inspection schedule?"
+    weights = {t: 1.0 for t in key_terms(question)}
+    units, passage = split_units(1, text), _passage(1, text)
+    plain = rank_units(units, passage, set(), weights, len(weights), 0.0, 1.0)
+    spelled = rank_units(units, passage, set(), weights, len(weights), 0.0, 1.0, acronyms(text))
+    assert max(plain, key=lambda s: s.score).unit.kind == "sentence"
+    assert max(spelled, key=lambda s: s.score).unit.raw == "• Never let the vendor write the SIS."
 
 
 PERMIT_RULES = (

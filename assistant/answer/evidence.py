@@ -237,9 +237,15 @@ def rank_units(
     total: float,
     base: float,
     scale: float,
+    defined: dict[str, set[str]] | None = None,
 ) -> list[Scored]:
-    """Score a passage's units: key terms in the unit (with lead-in or items), half nearby."""
+    """Score a passage's units: key terms in the unit (with lead-in or items), half nearby.
+    ``defined``: abbreviations and the words they stand for, which a unit that uses the
+    abbreviation carries too ("Never allow contractors to write the QASP": the plan asked of)."""
     own = [set(tokenize(u.raw)) for u in units]
+    for tokens in own:
+        for short in tokens & (defined or {}).keys():
+            tokens |= (defined or {})[short]
     segments: dict[int, set[str]] = {}
     for unit, tokens in zip(units, own, strict=True):
         if not unit.junk:

@@ -38,7 +38,7 @@ from assistant.answer.units import Unit, split_units
 from assistant.core.embeddings import Embedder
 from assistant.core.guard import is_instruction
 from assistant.core.models import Passage
-from assistant.core.text import tokenize
+from assistant.core.text import acronyms, tokenize
 
 NOT_ANSWERED = "The documents do not appear to answer this; the closest passages are:"
 PART_NOT_ANSWERED = "The documents do not appear to answer this part."
@@ -185,6 +185,11 @@ class ExtractiveAnswerer:
         top_dense = max((p.score for p in passages), default=0.0) or 1.0
         ranked: list[Scored] = []
         seen: set[str] = set()
+        defined = {  # what the question spells out, where a unit abbreviates it
+            short: long
+            for short, long in acronyms("\n".join(p.text for p in passages)).items()
+            if short not in weights
+        }
         for rank, passage in enumerate(passages):
             units = self.units(passage, index)
             context = set(tokenize(f"{passage.title} {passage.section}"))
@@ -194,7 +199,14 @@ class ExtractiveAnswerer:
             subject = OFF_SUBJECT if names and not any(mentions(n, where) for n in names) else 1.0
             prior = 0.5 / (1.0 + 0.3 * rank) + 0.5 * passage.score / top_dense
             ranked += rank_units(
-                units, passage, context, weights, total, subject * 0.25 * prior, subject * 0.75
+                units,
+                passage,
+                context,
+                weights,
+                total,
+                subject * 0.25 * prior,
+                subject * 0.75,
+                defined,
             )
         evidence.coverage = sum(w for t, w in weights.items() if t in seen) / total
         evidence.dense = self._meaning(question, passages)

@@ -204,3 +204,23 @@ def printed_title(title: str, pages: list[str]) -> str:
     if run == len(words) or run < 3 or run < 0.4 * len(words):
         return title
     return title[: spans[run - 1][1]].rstrip(" :;,–-")
+
+
+_DEFINED = re.compile(r"((?:[A-Za-z][\w’'-]*[ \t\n]+){1,10})\(([A-Z][A-Za-z]{1,7})\)")
+_SMALL = {"and", "of", "for", "the", "to", "in", "on", "a", "an", "&"}
+
+
+def acronyms(text: str) -> dict[str, set[str]]:
+    """Abbreviations a text defines, lower-cased, with the tokens of what they stand for:
+    "quality assurance surveillance plan (QASP)" gives qasp -> {quality, assurance, ...}."""
+    found: dict[str, set[str]] = {}
+    for match in _DEFINED.finditer(text):
+        short = match.group(2)
+        letters = [c for c in short if c.isupper()]
+        words = [w for w in match.group(1).split() if w.lower() not in _SMALL]
+        if len(letters) < 2 or len(words) < len(letters):
+            continue
+        long = words[-len(letters) :]
+        if all(w[0].upper() == c for w, c in zip(long, letters, strict=True)):
+            found[short.lower()] = set(tokenize(" ".join(long)))
+    return found
