@@ -172,6 +172,61 @@ def test_lexical_index_follows_ingest_and_removal(tmp_path, embedder):
         service.close()
 
 
+def _write_library(folder: Path) -> dict[str, Path]:
+    """A report; notes that cite its title over and over; other notes on other subjects."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "report": (
+            "# Harbour Dredging Review\n\n## Scope\n\nThis review looked at three ports and "
+            "the silt their channels gather each winter.\n\n## Method\n\nWe carried out this "
+            "work between March 2021 and June 2022, in line with the office's audit "
+            "standards.\n\n## Findings\n\nTwo of the three ports let their channels silt up "
+            "past safe depths.\n"
+        ),
+        "cited": "# Port Finance Notes\n\n"
+        + "\n\n".join(
+            f"## Budget line {i}\n\nThe harbour dredging review period informs the budget of "
+            f"port {i}, and the work carried out there is costed from it."
+            for i in range(1, 9)
+        ),
+    }
+    for topic in ("rail timetable", "school meals", "road safety", "water metering"):
+        files[topic] = f"# {topic.title()} Notes\n\n" + "\n\n".join(
+            f"## Part {i}\n\nThe work on {topic} was carried out over a period of {i} years "
+            f"by the regional office, which reports on it every spring."
+            for i in range(1, 6)
+        )
+    paths = {}
+    for name, text in files.items():
+        paths[name] = folder / f"{name.replace(' ', '-')}.md"
+        paths[name].write_text(text, encoding="utf-8")
+    return paths
+
+
+def test_a_document_named_by_its_title_is_searched_again_for_the_rest_of_the_question(
+    tmp_path, embedder
+):
+    files = _write_library(tmp_path / "docs")
+    question = "Over what period was the work on the harbour dredging review carried out?"
+    found = {}
+    for scope in (0.15, 0.0):
+        settings = Settings(data_dir=tmp_path / f"data{scope}", retrieval_k=3, title_scope=scope)
+        service = build_service(settings, embeddings=embedder, writer=True)
+        try:
+            report = service.ingest(list(files.values()))
+            assert report.failed == []
+            named = service.retriever.titles.named(
+                question, service.manifest.ready_ids(), service.manifest,
+                service.retriever.lexical_index().idf, 0.15,
+            )  # fmt: skip
+            assert named is not None and "harbour" not in named[1] and "period" in named[1]
+            found[scope] = [p.text for p in service.retriever.retrieve(question)]
+        finally:
+            service.close()
+    assert any("between March 2021 and June 2022" in t for t in found[0.15])
+    assert not any("March 2021" in t for t in found[0.0])  # the citations crowd it out
+
+
 @pytest.mark.parametrize(
     "question",
     [

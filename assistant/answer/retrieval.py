@@ -23,6 +23,7 @@ from typing import Any, Literal
 from assistant.answer.lexical import LexicalView, tokenize
 from assistant.answer.lexical_segment import IndexedChunk
 from assistant.answer.lexical_store import LexicalStore, ProgressFn, SyncReport
+from assistant.answer.titles import TitleIndex
 from assistant.core.embeddings import Embedder
 from assistant.core.errors import ConfigError
 from assistant.core.manifest import Manifest
@@ -34,6 +35,7 @@ Mode = Literal["hybrid", "dense", "lexical"]
 _ENDS_THOUGHT = re.compile(r"[.!?)\]\"'|]\s*$")
 _SENTENCE_END = re.compile(r"[.!?]['\")\]”’]*\s+(?=[^\W\d_a-z]|[\d•])|\n\s*\n")
 BACK_CHARS = 300  # how far back a passage cut mid-sentence is widened to its sentence's start
+NAMED_WEIGHT = 1.0  # of each rank found in the document the question names
 TINY_CHUNK_WORDS = 6  # a chunk this short (a page's stray tail) is widened to its sentence too
 
 
@@ -60,6 +62,7 @@ class Retriever:
         self.lexical = LexicalStore(settings.data_dir / "lexical", self._fetch)
         self._lock = threading.Lock()
         self._reranker: Any = None
+        self.titles = TitleIndex()
         self.timings: dict[str, float] = {}
 
     # -- the lexical index follows the manifest ---------------------------------------------
@@ -124,12 +127,16 @@ class Retriever:
             docs = None if filters.is_empty() else self._allowed(filters, ready)
             for rank, hit in enumerate(index.search(query, self.settings.lexical_k, docs)):
                 ranks.setdefault(hit.chunk_id, [None, None, 0.0])[1] = rank
+        scoped: dict[str, list[int]] = {}  # chunk id -> its ranks in the named document
+        if mode == "hybrid" and filters.is_empty() and self.settings.title_scope > 0:
+            self._search_named(query, ready, index, ranks, scoped)
         fused = {
             chunk_id: sum(
                 weight / (self.settings.rrf_k + rank + 1)
                 for weight, rank in (
                     (self.settings.dense_weight, dense),
                     (self.settings.lexical_weight, lexical),
+                    *((NAMED_WEIGHT, r) for r in scoped.get(chunk_id, ())),
                 )
                 if rank is not None
             )
@@ -150,6 +157,30 @@ class Retriever:
         passages = [self._passage(n, cand, nexts) for n, cand in enumerate(chosen, start=1)]
         self.timings = {"retrieval_ms": (time.perf_counter() - started) * 1000}
         return passages
+
+    def _search_named(
+        self,
+        query: str,
+        ready: set[str],
+        index: LexicalView,
+        ranks: dict[str, list[Any]],
+        scoped: dict[str, list[int]],
+    ) -> None:
+        """Search once more, by meaning and by BM25, inside the document whose title the
+        question names, for the rest of the question: "Over what period did GAO carry out its
+        work on managing for results?" finds "We conducted our work from September 2004..." in
+        that report, which the title's words alone would not (they fill its bibliography)."""
+        named = self.titles.named(query, ready, self.manifest, index.idf, self.settings.title_scope)
+        if named is None:
+            return
+        doc_id, rest = named
+        vector = self.embedder.embed([rest])[0]
+        dense = self.store.nearest(vector, self.settings.dense_k, {"doc_id": doc_id})
+        hits = index.search(rest, self.settings.lexical_k, {doc_id})
+        for found in (dense, [(h.chunk_id, 0.0) for h in hits]):
+            for rank, (chunk_id, score) in enumerate(found):
+                ranks.setdefault(chunk_id, [None, None, score])
+                scoped.setdefault(chunk_id, []).append(rank)
 
     def _candidates(
         self, ids: list[str], ranks: dict[str, list[Any]], fused: dict[str, float]
