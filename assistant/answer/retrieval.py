@@ -167,9 +167,9 @@ class Retriever:
         scoped: dict[str, list[int]],
     ) -> None:
         """Search once more, by meaning and by BM25, inside the document whose title the
-        question names, for the rest of the question: "Over what period did GAO carry out its
-        work on managing for results?" finds "We conducted our work from September 2004..." in
-        that report, which the title's words alone would not (they fill its bibliography)."""
+        question names, for the rest of the question: "Which federal programmes does the state
+        handbook mention as depending on state IT systems?" finds the handbook's "...federal
+        programs such as Medicaid", which passages of other documents on federal IT outranked."""
         named = self.titles.named(query, ready, self.manifest, index.idf, self.settings.title_scope)
         if named is None:
             return

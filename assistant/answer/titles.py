@@ -1,5 +1,5 @@
-"""Which document a question names by its title ("the state handbook", "the managing-for-results
-report"), so that retrieval can search that document once more for the rest of the question.
+"""Which document a question names by its title ("the state handbook", "the field guide"), so
+that retrieval can search that document once more for the rest of the question.
 
 Titles come from the manifest, read again only when the set of ready documents changes; an
 inverted index from title words to documents keeps a question's cost to the documents whose

@@ -120,9 +120,9 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Share of a question's key-term weight a document's title must carry for "
-        "the document to be searched once more on its own, for the rest of the question ('when "
-        "did GAO do its managing-for-results work'); 0 turns this off. 0.1-0.2 measured alike "
-        "(realdocs facts 0.742 -> 0.763, peer-qa key terms 0.710 -> 0.713).",
+        "the document to be searched once more on its own, for the rest of the question ('which "
+        "federal programmes does the state handbook mention'); 0 turns this off. 0.1-0.2 "
+        "measured alike (realdocs facts 0.742 -> 0.763, peer-qa key terms 0.710 -> 0.713).",
     )
     max_per_page: int = Field(2, ge=1, description="Passages one page may contribute.")
     expand_neighbours: bool = Field(
