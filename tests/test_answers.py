@@ -203,6 +203,32 @@ def _write_library(folder: Path) -> dict[str, Path]:
     return paths
 
 
+def test_a_title_names_a_document_only_when_it_clearly_beats_the_others():
+    from types import SimpleNamespace
+
+    from assistant.answer.titles import TitleIndex
+
+    rows = [
+        SimpleNamespace(doc_id="a", title="GAO Report on Harbour Dredging"),
+        SimpleNamespace(doc_id="b", title="GAO Report on Road Safety"),
+    ]
+    manifest = SimpleNamespace(all=lambda status: rows)
+    titles, ready, idf = TitleIndex(), {"a", "b"}, lambda _term: 1.0
+    named = titles.named(
+        "What did the GAO report on harbour dredging find?", ready, manifest, idf, 0.15
+    )
+    assert named == ("a", "find")  # the title's words are left out of what is searched again
+    assert (
+        titles.named("What did the GAO report find?", ready, manifest, idf, 0.15) is None
+    )  # a tie
+    assert (
+        titles.named("What did the dredging find?", ready, manifest, idf, 0.6) is None
+    )  # 0.5 < 0.6
+    rows.append(SimpleNamespace(doc_id="c", title="Harbour Dredging Costs"))
+    assert titles.named("harbour dredging costs", ready | {"c"}, manifest, idf, 0.15) is None
+    # everything asked is in the title: nothing is left to search for
+
+
 def test_a_document_named_by_its_title_is_searched_again_for_the_rest_of_the_question(
     tmp_path, embedder
 ):
