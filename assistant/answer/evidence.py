@@ -243,9 +243,10 @@ def rank_units(
     ``defined``: abbreviations and the words they stand for, which a unit that uses the
     abbreviation carries too ("Never allow contractors to write the QASP": the plan asked of)."""
     own = [set(tokenize(u.raw)) for u in units]
+    defined = defined or {}
     for tokens in own:
-        for short in tokens & (defined or {}).keys():
-            tokens |= (defined or {})[short]
+        for short in tokens & defined.keys():
+            tokens |= defined[short]
     segments: dict[int, set[str]] = {}
     for unit, tokens in zip(units, own, strict=True):
         if not unit.junk:

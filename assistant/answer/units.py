@@ -18,14 +18,15 @@ from assistant.answer.junk import is_heading, junk_reason, leads_in
 from assistant.core.text import ends_in_dotted_abbreviation, sentence_spans
 
 _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
-_SUB_MARKS = "o|◦|○|▫"  # the marks of a sub-bullet under an item (a dash too, at a line's start)
-_SUB_BULLET = re.compile(rf"^(?:{_SUB_MARKS}|-|–)\s+")
+_SUB_MARKS = "o|◦|○|▫"  # the marks of a sub-bullet under an item
+_SUB_LINE = rf"(?:{_SUB_MARKS}|-|–)"  # a sub-bullet line may also start with a dash
+_SUB_BULLET = re.compile(rf"^{_SUB_LINE}\s+")
 _TERMINAL = re.compile(r"[.;?!]['\")\]”’]*$")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w+)")
 # a sub-bullet inside an item ("…Regulations\no In principle…"), and one a passage ends on
 _INNER_SUB_BULLET = re.compile(rf"([.;:,]?)[ \t]*\n[ \t]*(?:{_SUB_MARKS})[ \t]+")
 _LAST_SUB_BULLET = re.compile(rf"\n[ \t]*(?:{_SUB_MARKS})[ \t]*$")
-_SUB_POINT = re.compile(rf"[ \t]*\n[ \t]*(?:{_SUB_MARKS}|-|–)[ \t]+")  # where one begins
+_SUB_POINT = re.compile(rf"[ \t]*\n[ \t]*{_SUB_LINE}[ \t]+")  # where one begins in an item
 SHORT_SUB_POINT = 8  # words: a sub-point this short stays with its item's head ("debts to ...")
 
 ROW_WORDS = 8  # a longer unpunctuated line after a lead-in is wrapped prose, not a table row
