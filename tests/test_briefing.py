@@ -864,6 +864,21 @@ def test_a_line_broken_after_a_dotted_abbreviation_goes_on_not_into_a_heading():
     assert is_heading("Federal Style Library (FSL)", "□ Each form asks for what it needs.", None)
 
 
+def test_a_line_after_a_comma_goes_on_the_sentence_not_into_a_heading():
+    # a letter's signature block: the signer's name follows "Sincerely yours," and is no heading
+    text = (
+        "Further questions may be sent to the office named in the annex.\n"
+        "Sincerely yours,\n"
+        "Mara Ostrowska\n"
+        "Director, Digital Services\n"
+    )
+    units = split_units(1, text)
+    assert len(units) == 2 and not units[1].heading
+    assert "Mara Ostrowska" in units[1].raw and units[1].raw.endswith("Digital Services")
+    assert not is_heading("Mara Ostrowska", "Sincerely yours,", "Director, Digital Services")
+    assert is_heading("Mara Ostrowska", "The office answers within a week.", "Director, Digital")
+
+
 def test_a_unit_that_abbreviates_what_the_question_spells_out_carries_its_words():
     text = (
         "Every contract states a service inspection schedule (SIS) for the vendor.\n"

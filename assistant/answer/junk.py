@@ -94,6 +94,7 @@ def is_heading(line: str, previous: str | None, following: str | None) -> bool:
         previous is None
         or not previous.strip()
         or bool(_TERMINAL.search(previous.strip()))
+        and not previous.rstrip().endswith(",")  # "Sincerely yours," / "Bernice Steinhardt"
         and not ends_in_dotted_abbreviation(previous)
     )
     next_upper = (
