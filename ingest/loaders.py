@@ -21,6 +21,7 @@ from assistant.core.guard import looks_like_instruction_title
 from assistant.core.text import display_name, normalise, printed_title
 from ingest.caps import cap_pages as _cap_pages
 from ingest.caps import check_zip_inflation
+from ingest.markup import is_restructured, plain_markdown, plain_rst, section_titles
 from ingest.spacing import rejoin_split_words
 
 PDF_EXTS = {".pdf"}
@@ -259,25 +260,21 @@ def _front_matter(text: str) -> tuple[dict, str]:
     return (data if isinstance(data, dict) else {}), text[match.end() :]
 
 
-_RST_UNDERLINE = re.compile(r"^([^\n]{2,120})\n([=\-~^*#])\2{2,}\s*$", re.MULTILINE)
-
-
 def load_text(path: Path, limits: Limits, markdown: bool) -> LoadedDocument:
-    """Plain text or Markdown, with optional YAML front matter; pages split at page-break marks."""
+    """Plain text, reStructuredText or Markdown (marks dropped, see :mod:`ingest.markup`), with
+    optional YAML front matter; pages split at page-break marks."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     meta, body = _front_matter(text)
-    if not markdown:
-        levels: dict[str, int] = {}
-
-        def heading(match: re.Match[str]) -> str:
-            level = levels.setdefault(match.group(2), len(levels) + 1)
-            return "#" * min(level, 6) + " " + match.group(1).strip()
-
-        body = _RST_UNDERLINE.sub(heading, body)  # reStructuredText section titles
+    if markdown:
+        body = plain_markdown(body)
+    elif path.suffix.lower() == ".rst" or is_restructured(body):
+        body = plain_rst(body)
+    else:
+        body = section_titles(body)  # titles over underlines in plain text too
     pages = [normalise(part) for part in PAGE_BREAK.split(body)]
     pages = [p for p in pages if p] or [""]
     if not any(pages):

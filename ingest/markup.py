@@ -1,0 +1,159 @@
+"""Light markup read as the text it marks up: reStructuredText and Markdown.
+
+A plan published as reStructuredText (a ``.rst`` file, or a ``.txt`` that is one) or as
+Markdown carries marks that are not its words: ``*cloud*``, ``**Consip**``,
+```the Business Register <http://…>`__`` with a footnote reference ``[29]_``, directives such
+as ``.. container::``. Read as plain text, answers quoted them verbatim and a quoted phrase
+("National strategic poles") was split by a stray ``*``. Section titles become ``#`` lines, as
+for every other format; the words marked up stay, the marks go; line breaks stay where they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: a section title over its underline ("Introduction" / "------------")
+RST_UNDERLINE = re.compile(r"^([^\n]{2,120})\n([=\-~^*#])\2{2,}\s*$", re.MULTILINE)
+_RULE = re.compile(r"^[ \t]*([=\-~^*#+`:'\"_])\1{3,}[ \t]*$", re.MULTILINE)  # overlines, rules
+_DIRECTIVE = re.compile(r"^[ \t]*\.\. [\w:-]+::.*$")
+_OPTION = re.compile(r"^[ \t]+:[\w -]+:(?:[ \t].*)?$")  # ":class: note" under a directive
+_FOOTNOTE = re.compile(r"^([ \t]*)\.\. (\[[^\]\n]+\])[ \t]+")  # ".. [29] text": "[29] text"
+_COMMENT = re.compile(r"^[ \t]*\.\.(?:[ \t].*)?$")  # targets, substitutions, comments
+_BORDER = re.compile(r"^[ \t]*\+[-=+]{3,}\+?[ \t]*$")  # a grid table's border line
+
+_NO_BREAK = r"(?:(?!\n[ \t]*\n)[^*])"  # marked text never spans a blank line or a star
+_STRONG = re.compile(r"(?<![\w*\\])\*\*(?=\S)((?:(?!\n[ \t]*\n)[^\n]|\n)+?)(?<=\S)\*\*(?![\w*])")
+_EMPHASIS = re.compile(rf"(?<![\w*\\])\*(?=[^\s*])({_NO_BREAK}+?)(?<=[^\s*\\])\*(?![\w*])")
+_LITERAL = re.compile(r"``(?=\S)([^`]+?)``")
+
+# reStructuredText
+_ROLE = re.compile(r":[\w.+-]+(?::[\w.+-]+)?:`([^`]+)`")
+_LINK = re.compile(r"`([^`<]*?)\s*<([^`>]*)>`_{1,2}")  # `text <url>`_ (text, else url)
+_REFERENCE = re.compile(r"`([^`]+)`_{1,2}|`([^`]+)`")
+_FOOTNOTE_REF = re.compile(r"[ \t]?\[(?:\d+|#[\w-]*|\*)\]_")
+_ESCAPED_SPACE = re.compile(r"\\ ")  # "*cloud*\ s", "`…`__\ [12]_": a mark set off from a word
+_SET_OFF = "\x00"  # stands for an escaped space until the marks are gone
+_ESCAPE = re.compile(r"\\(.)|\\$", re.MULTILINE)
+
+# Markdown
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
+_MD_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]+\S.*$", re.MULTILINE)
+_UNDERSCORES = re.compile(r"(?<![\w\\])__?(?=\S)([^_\n]+?)(?<=\S)__?(?!\w)")
+_CODE = re.compile(r"`([^`\n]+)`")
+_HTML_COMMENT = re.compile(
+    r"<!--(?!\s*pagebreak\s*-->).*?-->", re.DOTALL | re.IGNORECASE
+)  # not a page break
+
+
+def is_restructured(text: str) -> bool:
+    """Whether plain text is written in reStructuredText: titles over underlines with a
+    directive, a link or a footnote reference of its kind, or three titles."""
+    head = text[:200_000]
+    titles = len(RST_UNDERLINE.findall(head))
+    marks = bool(
+        re.search(r"^\.\. [\w:-]+::", head, re.MULTILINE)
+        or _LINK.search(head)
+        or _FOOTNOTE_REF.search(head)
+    )
+    return titles >= 3 or (titles >= 1 and marks)
+
+
+def section_titles(text: str) -> str:
+    """Underlined titles as ``#`` lines, the level set by the order the underlines appear in."""
+    levels: dict[str, int] = {}
+
+    def heading(match: re.Match[str]) -> str:
+        level = levels.setdefault(match.group(2), len(levels) + 1)
+        return "#" * min(level, 6) + " " + match.group(1).strip()
+
+    return RST_UNDERLINE.sub(heading, text)
+
+
+def grid_tables(lines: list[str]) -> list[str]:
+    """A grid table's rows as one ``| cell | cell |`` line each: a cell written over several
+    lines ("| Description | AgID completes…" / "|             | AgID identifies…") is read whole,
+    beside its label, instead of as rows whose first cell is empty."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if not _BORDER.match(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and lines[i].lstrip().startswith(("+", "|")):
+            i += 1
+        out += _grid_rows(lines[start:i])
+    return out
+
+
+def _grid_rows(block: list[str]) -> list[str]:
+    border = block[0]
+    edges = [k for k, char in enumerate(border) if char == "+"]
+    rows: list[str] = []
+    cells: list[list[str]] = []
+    for line in block[1:]:
+        if _BORDER.match(line):
+            if any(cells):
+                rows.append("| " + " | ".join(" ".join(c) for c in cells) + " |")
+            cells = []
+            continue
+        if all(k < len(line) and line[k] == "|" for k in edges[:-1]):
+            parts = [line[a + 1 : b] for a, b in zip(edges, [*edges[1:], len(line)], strict=False)]
+        else:  # cells out of line with the border: split at the bars
+            parts = line.strip().strip("|").split("|")
+        parts = [p.strip().rstrip("|").strip() for p in parts][: max(len(edges) - 1, 1)]
+        cells += [[] for _ in range(len(parts) - len(cells))]
+        for cell, part in zip(cells, parts, strict=False):
+            if part:
+                cell.append(part)
+    if any(cells):
+        rows.append("| " + " | ".join(" ".join(c) for c in cells) + " |")
+    return rows
+
+
+def plain_rst(text: str) -> str:
+    """reStructuredText as plain text with ``#`` titles (see the module's docstring)."""
+    lines: list[str] = []
+    in_directive = False
+    for line in grid_tables(text.split("\n")):
+        if _DIRECTIVE.match(line):
+            in_directive = True  # its content, indented below, is kept; its options are not
+            continue
+        if in_directive and _OPTION.match(line):
+            continue
+        in_directive = False
+        footnote = _FOOTNOTE.match(line)
+        if footnote:
+            line = footnote.group(1) + footnote.group(2) + " " + line[footnote.end() :]
+        elif _COMMENT.match(line):
+            continue
+        lines.append(line)
+    text = section_titles("\n".join(lines))
+    text = _RULE.sub("", text)
+    text = _ESCAPED_SPACE.sub(_SET_OFF, text)
+    text = _ROLE.sub(r"\1", text)
+    text = _LINK.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _LITERAL.sub(r"\1", text)
+    text = _REFERENCE.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _FOOTNOTE_REF.sub("", text)
+    text = _emphasis(text)
+    return _ESCAPE.sub(lambda m: m.group(1) or "", text).replace(_SET_OFF, "")
+
+
+def plain_markdown(text: str) -> str:
+    """Markdown's inline marks dropped (links keep their text, images their description);
+    ``#`` titles, list marks and table rows are kept: the reader understands those."""
+    text = _HTML_COMMENT.sub("", text)
+    text = _MD_DEFINITION.sub("", text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _LITERAL.sub(r"\1", text)
+    text = _CODE.sub(r"\1", text)
+    text = _emphasis(text)
+    return _UNDERSCORES.sub(r"\1", text)
+
+
+def _emphasis(text: str) -> str:
+    return _EMPHASIS.sub(r"\1", _STRONG.sub(r"\1", text))
