@@ -21,7 +21,7 @@ from assistant.core.guard import looks_like_instruction_title
 from assistant.core.text import display_name, normalise, printed_title
 from ingest.caps import cap_pages as _cap_pages
 from ingest.caps import check_zip_inflation
-from ingest.markup import is_restructured, plain_markdown, plain_rst, section_titles
+from ingest.markup import is_restructured, plain_html, plain_markdown, plain_rst, section_titles
 from ingest.spacing import rejoin_split_words
 
 PDF_EXTS = {".pdf"}
@@ -345,25 +345,9 @@ def load_docx(path: Path, limits: Limits) -> LoadedDocument:
 
 
 def load_html(path: Path, limits: Limits) -> LoadedDocument:
-    """Text of an HTML page: headings as '#' lines, list items as '-' lines; no scripts."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(path.read_bytes(), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
-        if tag.name != "head":
-            tag.decompose()
-    html_title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if soup.head:
-        soup.head.decompose()
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            tag.insert_before("\n\n" + "#" * level + " ")
-            tag.insert_after("\n\n")
-    for tag in soup.find_all("li"):
-        tag.insert_before("\n- ")
-    for tag in soup.find_all(["p", "div", "br", "tr", "section", "article", "table"]):
-        tag.insert_after("\n")
-    text = normalise(soup.get_text(""))
+    """Text of an HTML page (see :func:`ingest.markup.plain_html`)."""
+    html_title, text = plain_html(path.read_bytes())
+    text = normalise(text)
     if not text:
         raise IngestError("no extractable text in the HTML page")
     notes: list[str] = []

@@ -1,4 +1,4 @@
-"""Light markup read as the text it marks up: reStructuredText and Markdown.
+"""Markup read as the text it marks up: reStructuredText, Markdown and HTML.
 
 A plan published as reStructuredText (a ``.rst`` file, or a ``.txt`` that is one) or as
 Markdown carries marks that are not its words: ``*cloud*``, ``**Consip**``,
@@ -153,6 +153,40 @@ def plain_markdown(text: str) -> str:
     text = _CODE.sub(r"\1", text)
     text = _emphasis(text)
     return _UNDERSCORES.sub(r"\1", text)
+
+
+_HTML_BLOCKS = [
+    *("p", "div", "br", "section", "article", "caption", "ul", "ol", "dl", "dt", "dd"),
+    *("blockquote", "pre", "figure", "figcaption", "header", "footer", "main", "aside", "nav"),
+    *("address", "hr"),
+]  # a line break after each: their texts are not one run of words
+
+
+def plain_html(data: bytes) -> tuple[str, str]:
+    """(the page's <title>, its text): headings as '#' lines, list items as '-' lines, table
+    rows as '| a | b |' lines (cells had run together: "Lot 1North"); no scripts or styles."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if soup.head:
+        soup.head.decompose()
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            tag.insert_before("\n\n" + "#" * level + " ")
+            tag.insert_after("\n\n")
+    for tag in soup.find_all("li"):
+        tag.insert_before("\n- ")
+    for row in reversed(soup.find_all("tr")):  # inner tables first
+        cells = [c.get_text(" ", strip=True) for c in row.find_all(["td", "th"], recursive=False)]
+        row.replace_with("\n| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    for tag in soup.find_all(_HTML_BLOCKS):
+        tag.insert_after("\n")
+    for tag in soup.find_all("table"):
+        tag.insert_after("\n\n")  # what follows a table is not its last row
+    return title, soup.get_text("")
 
 
 def _emphasis(text: str) -> str:

@@ -1,9 +1,10 @@
-"""Light markup is read as the text it marks up: reStructuredText and Markdown files."""
+"""Markup is read as the text it marks up: reStructuredText, Markdown and HTML files."""
 
 from __future__ import annotations
 
 import pytest
 
+from assistant.answer.units import split_units
 from ingest.loaders import Limits, load_file
 from ingest.markup import is_restructured, plain_markdown, plain_rst
 from tests.conftest import REALDOCS
@@ -134,4 +135,29 @@ def test_a_grid_table_cell_written_over_several_lines_is_one_row_beside_its_labe
         "| Subject | Completion of the registry |",
         "| Description | Municipalities move their records. The ministry checks each batch. |",
         "",
+    ]
+
+
+def test_an_html_table_is_read_row_by_row_with_its_cells_apart(tmp_path):
+    path = tmp_path / "lots.html"
+    path.write_text(
+        "<html><head><title>Hosting lots</title></head><body><h1>Hosting lots</h1>"
+        "<p>The lots of the <b>hosting</b> agreement:</p><table><thead><tr><th>Lot</th>"
+        "<th>Regions</th></tr></thead><tbody><tr><td>Lot 1</td><td>North and <i>Islands</i></td>"
+        "</tr><tr><td>Lot 2</td><td>South</td></tr></tbody></table>"
+        "<dl><dt>Lot</dt><dd>a share of the agreement</dd></dl></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(path, Limits()).pages[0]
+    assert (
+        "The lots of the hosting agreement:\n\n"
+        "| Lot | Regions |\n| Lot 1 | North and Islands |\n| Lot 2 | South |" in text
+    )
+    assert "Lot\na share of the agreement" in text  # had run together: "Lota share of..."
+    units = [u.raw for u in split_units(1, text)]  # each row quoted whole, and only itself
+    assert units[-4:] == [
+        "| Lot 1 | North and Islands |",
+        "| Lot 2 | South |",
+        "Lot",
+        "a share of the agreement",
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from assistant.answer.junk import is_heading, junk_reason, leads_in
 from assistant.core.text import ends_in_dotted_abbreviation, sentence_spans
 
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")  # "| Lot 2 | South |"
 _BULLET = re.compile(r"^(?:[•●▪■►✓*□☐✔❑➢]\s*|[-–]\s+|\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+|\|)")
 _SUB_MARKS = "o|◦|○|▫"  # the marks of a sub-bullet under an item
 _SUB_LINE = rf"(?:{_SUB_MARKS}|-|–)"  # a sub-bullet line may also start with a dash
@@ -152,9 +153,12 @@ def split_units(passage_n: int, text: str, furniture: LineTest = lambda _line: F
         if current is not None and current[2] == "item":
             before = text[current[0] : current[1]]
             if (
-                raw[:1].islower()
-                or not _TERMINAL.search(before)
-                or ends_in_dotted_abbreviation(before)
+                not _TABLE_ROW.match(before)
+                and (  # a row is whole on its line ("| a | b |")
+                    raw[:1].islower()
+                    or not _TERMINAL.search(before)
+                    or ends_in_dotted_abbreviation(before)
+                )
             ):
                 current = (current[0], end, "item")
                 continue
