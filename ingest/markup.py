@@ -11,6 +11,7 @@ for every other format; the words marked up stay, the marks go; line breaks stay
 from __future__ import annotations
 
 import re
+from typing import Any
 
 #: a section title over its underline ("Introduction" / "------------")
 RST_UNDERLINE = re.compile(r"^([^\n]{2,120})\n([=\-~^*#])\2{2,}\s*$", re.MULTILINE)
@@ -162,17 +163,31 @@ _HTML_BLOCKS = [
 ]  # a line break after each: their texts are not one run of words
 
 
+_SKIP_LINK = re.compile(r"^#")  # "Skip to main content", "Skip back to top"
+_SKIP_TEXT = re.compile(r"\s*(?:skip|jump|back) to\b|\s*skip back\b", re.IGNORECASE)
+_SITE_ROLES = ["navigation", "banner", "contentinfo", "menu", "menubar", "search"]
+
+
 def plain_html(data: bytes) -> tuple[str, str]:
     """(the page's <title>, its text): headings as '#' lines, list items as '-' lines, table
     rows as '| a | b |' lines (cells had run together: "Lot 1North"); no scripts or styles."""
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(data, "html.parser")
+    soup: Any = BeautifulSoup(data, "html.parser")  # (the stubs know no attrs= by list)
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if soup.head:
         soup.head.decompose()
+    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    if main is not None and main.get_text(strip=True):
+        soup = main  # the page's own content, without the site around it
+    site = soup.find_all("nav") + soup.find_all(attrs={"role": _SITE_ROLES})
+    site += [t for t in soup.find_all(["header", "footer"]) if not t.find_parent("article")]
+    site += [a for a in soup.find_all("a", href=_SKIP_LINK) if _SKIP_TEXT.match(a.get_text())]
+    for tag in site:  # menus, banners, footers: the site's words, not the document's
+        if not tag.decomposed:
+            tag.decompose()
     for level in range(1, 7):
         for tag in soup.find_all(f"h{level}"):
             tag.insert_before("\n\n" + "#" * level + " ")

@@ -161,3 +161,26 @@ def test_an_html_table_is_read_row_by_row_with_its_cells_apart(tmp_path):
         "Lot",
         "a share of the agreement",
     ]
+
+
+def test_a_web_page_is_read_without_the_site_around_it(tmp_path):
+    page = (
+        "<html><head><title>Hosting notice | Portal</title></head><body>"
+        "<a href='#content'>Skip to main content</a>"
+        "<header><nav><ul><li>Home</li><li>A to Z</li></ul></nav></header>"
+        "<div role='navigation'>Browse by topic</div>"
+        "<article><header><h1>Hosting notice</h1><p>Issued 3 May 2024</p></header>"
+        "<p>Every region moves to the shared cloud by 2026.</p>"
+        "<footer>Signed: the digital office</footer></article>"
+        "<footer>Contact us | Privacy</footer></body></html>"
+    )
+    path = tmp_path / "notice.html"
+    path.write_text(page, encoding="utf-8")
+    text = load_file(path, Limits()).pages[0]
+    assert text == (
+        "# Hosting notice\n\nIssued 3 May 2024\n\n"
+        "Every region moves to the shared cloud by 2026.\nSigned: the digital office"
+    )
+    main = page.replace("<article>", "<main><article>").replace("</article>", "</article></main>")
+    path.write_text(main, encoding="utf-8")
+    assert load_file(path, Limits()).pages[0] == text  # a page that marks its main content
