@@ -326,6 +326,33 @@ def test_ingest_moves_the_upload_out_of_the_cache_and_reports_the_document(
     assert doc_id not in {r.doc_id for r in ui_service.status()}
 
 
+def test_a_restructured_text_and_a_web_page_upload_are_read_as_their_text(
+    handlers, ui_service, tmp_path
+):
+    rst = tmp_path / "plan.rst"
+    rst.write_text(
+        "Regional Hosting Plan\n=====================\n\nEvery region moves to the *shared*\n"
+        "`hosting cloud <https://example.org>`__ by 2027 [3]_.\n",
+        encoding="utf-8",
+    )
+    page = tmp_path / "notice.html"
+    page.write_text(
+        "<html><body><nav>Home | Search</nav><main><h1>Hosting notice</h1><table>"
+        "<tr><th>Lot</th><th>Region</th></tr><tr><td>Lot 1</td><td>North</td></tr></table>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    for path, title, text in [
+        (rst, "Regional Hosting Plan", "Every region moves to the shared\nhosting cloud by 2027."),
+        (page, "Hosting notice", "| Lot | Region |\n| Lot 1 | North |"),
+    ]:
+        report, note, _ = handlers.ingest(fake_upload(path), "auto")
+        assert report["document"]["status"] == "ready", note
+        doc_id = report["document"]["doc_id"]
+        assert ui_service.document(doc_id).title == title
+        assert text in ui_service.manifest.page_text(doc_id, 1)
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [

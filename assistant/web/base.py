@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES = (".pdf", ".docx", ".md", ".markdown", ".txt")
+UPLOAD_TYPES = (".pdf", ".docx", ".md", ".markdown", ".txt", ".text", ".rst", ".html", ".htm")
 DOC_TYPES = tuple(fmt.DOC_TYPE_LABELS)
 #: Answers running at once (2 cores: more only adds contention); ingest and critique run alone.
 ANSWER_CONCURRENCY = 2

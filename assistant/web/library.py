@@ -69,7 +69,7 @@ class LibraryHandlers(HandlerBase):
             if path.suffix.lower() not in UPLOAD_TYPES:
                 raise gr.Error(
                     f"{fmt.escape_text(name[:100])}: not a supported type; "
-                    "upload PDF, DOCX, Markdown or text"
+                    "upload PDF, DOCX, Markdown, reStructuredText, HTML or text"
                 )
             wanted = text_input(doc_type, "document type", 40) or "auto"
             if wanted != "auto" and wanted not in DOC_TYPES:

@@ -80,8 +80,9 @@ def chat_tab(ui: SimpleNamespace) -> None:
 def documents_tab(ui: SimpleNamespace, limit_mb: float) -> None:
     """Upload and ingest, the library table, changing a type and removing a document."""
     gr.Markdown(
-        f"Upload a PDF, DOCX, Markdown or text file (at most **{limit_mb:g} MB**). It is parsed, "
-        "split along its headings and indexed; this takes a few seconds per page."
+        "Upload a PDF, DOCX, Markdown, reStructuredText, HTML or text file "
+        f"(at most **{limit_mb:g} MB**). It is parsed, split along its headings and indexed; "
+        "this takes a few seconds per page."
     )
     with gr.Row():
         ui.upload = gr.File(
