@@ -1072,3 +1072,13 @@ def test_development_set_has_the_promised_shape_and_true_gold_pages():
                 )
             text = squash(pages[g["source"]][g["page"] - 1])
             assert all(squash(f) in text for f in case["facts"]), (case["id"], g)
+
+
+def test_a_table_row_is_shown_without_its_bars():
+    assert display("| Result | Registry populated (Release date: December 2018) |") == (
+        "Result: Registry populated (Release date: December 2018)"
+    )
+    assert display("| Lot 1 | North | 2026 |") == "Lot 1 | North | 2026"
+    assert display("| | Municipalities migrate |") == "Municipalities migrate"
+    assert display("| | |") == "| | |"  # nothing to show: never quoted (see the junk rules)
+    assert display("Costs | rise") == "Costs | rise"  # bars inside prose stay

@@ -199,7 +199,8 @@ def item_head(unit: Unit) -> Unit | None:
 
 def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
     """A unit as shown in an answer: one line, words broken across lines by a hyphen rejoined,
-    the sub-bullets inside an item ("o", "◦") shown as "; ".
+    the sub-bullets inside an item ("o", "◦") shown as "; ", a table row without its bars (a
+    label and its value as "label: value").
 
     ``known(word)`` says whether the joined word exists in the corpus (``man-``/``agement``
     becomes ``management``); otherwise the hyphen stays (``decision-making``).
@@ -218,6 +219,10 @@ def display(raw: str, known: Callable[[str], bool] = lambda _w: False) -> str:
             else f"{match.group(1)}-{match.group(2)}"
         )
 
+    cells = [c.strip() for c in raw.strip()[1:-1].split("|")] if _TABLE_ROW.match(raw) else []
+    cells = [c for c in cells if c]
+    if cells:  # "| Result | ANPR populated… |" reads "Result: ANPR populated…"
+        raw = f"{cells[0]}: {cells[1]}" if len(cells) == 2 else " | ".join(cells)
     text = _HYPHEN_BREAK.sub(join, raw)
     # an item's sub-bullets read as its parts, not as a stray "o" in the sentence
     text = _LAST_SUB_BULLET.sub("", text)
