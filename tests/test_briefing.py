@@ -114,6 +114,21 @@ def test_labelled_captions_are_not_answer_material(text, reason):
 
 
 @pytest.mark.parametrize(
+    ("text", "reason"),
+    [  # a bare pointer says where to look and nothing else: never a key point
+        ("(See fig. 1.)", "pointer"),
+        ("See appendix II.", "pointer"),
+        ("Cf. Annex 2.", "pointer"),
+        ("(see tables 3 and 4)", "pointer"),
+        ("(See fig. 1.) The agency then cut its costs by a third.", None),
+        ("See the agency's report for the five practices.", None),
+    ],
+)
+def test_a_bare_pointer_to_a_figure_or_annex_is_not_answer_material(text, reason):
+    assert unit_junk_reason(text) == reason
+
+
+@pytest.mark.parametrize(
     ("text", "junk"),
     [
         ("E-mail: fraudnet@gao.gov", False),

@@ -202,7 +202,17 @@ def unit_junk_reason(text: str, kind: str = "sentence") -> str | None:
         and all(c and len(c.split()) <= 6 and not re.search(r"[\d.;!?]", c) for c in cells)
     ):
         return "table-header"  # "| Cause | Our assessment | Main evidence |" without its rows
+    if _POINTER.match(text.strip()):
+        return "pointer"  # "(See fig. 1.)": where to look, nothing said
     return None
+
+
+_POINTER = re.compile(
+    r"^\(?(?:see|cf\.?|compare)\s+(?:also\s+)?(?:the\s+)?(?:fig(?:ure)?s?|tables?|appendix|appendices|"
+    r"annex(?:es)?|sections?|chapters?|pages?|pp?|box|attachment)\.?\s+[\w.,–-]+(?:\s+and\s+[\w.–-]+)?"
+    r"\.?\)?\.?$",
+    re.IGNORECASE,
+)
 
 
 _NUMBERED_TITLE = re.compile(  # a contents entry or a section title: "• 2 Where the causes..."
