@@ -180,10 +180,11 @@ def plain_html(data: bytes) -> tuple[str, str]:
     if soup.head:
         soup.head.decompose()
     main = soup.find("main") or soup.find(attrs={"role": "main"})
-    if main is not None and main.get_text(strip=True):
-        soup = main  # the page's own content, without the site around it
     site = soup.find_all("nav") + soup.find_all(attrs={"role": _SITE_ROLES})
-    site += [t for t in soup.find_all(["header", "footer"]) if not t.find_parent("article")]
+    if main is not None and main.get_text(strip=True):
+        soup = main  # the page's own content (its header and footer too), not the site's
+    else:
+        site += [t for t in soup.find_all(["header", "footer"]) if not t.find_parent("article")]
     site += [a for a in soup.find_all("a", href=_SKIP_LINK) if _SKIP_TEXT.match(a.get_text())]
     for tag in site:  # menus, banners, footers: the site's words, not the document's
         if not tag.decomposed:

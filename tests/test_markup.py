@@ -184,3 +184,6 @@ def test_a_web_page_is_read_without_the_site_around_it(tmp_path):
     main = page.replace("<article>", "<main><article>").replace("</article>", "</article></main>")
     path.write_text(main, encoding="utf-8")
     assert load_file(path, Limits()).pages[0] == text  # a page that marks its main content
+    own = main.replace("<article>", "").replace("</article>", "")  # the main's own header stays
+    path.write_text(own, encoding="utf-8")
+    assert load_file(path, Limits()).pages[0] == text
